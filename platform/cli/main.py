@@ -1,0 +1,43 @@
+"""Entry point of the `twincore` command: assembles the sub-command groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from twincore import __version__
+from twincore.platform.cli import apikey_cmd, config_cmd, db_cmd
+from twincore.platform.cli.output import console
+from twincore.platform.logs import configure_logging
+
+app = typer.Typer(
+    name="twincore",
+    help="Twincore: domain LLM applications on two mixture-of-experts model cores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(apikey_cmd.app, name="apikey")
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        str, typer.Option(envvar="TWINCORE_LOG_LEVEL", help="log level")
+    ] = "WARNING",
+) -> None:
+    # CLI commands log quietly by default; their results go to stdout through rich or --json.
+    configure_logging(log_level.upper())
+
+
+@app.command("version")
+def version() -> None:
+    """Print the installed Twincore version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,5 @@
+"""`python -m twincore` runs the CLI."""
+
+from twincore.platform.cli.main import main
+
+main()
