@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from twincore import __version__
-from twincore.platform.cli import apikey_cmd, config_cmd, db_cmd
+from twincore.platform.cli import apikey_cmd, config_cmd, db_cmd, model_cmd
 from twincore.platform.cli.output import console
 from twincore.platform.logs import configure_logging
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(apikey_cmd.app, name="apikey")
+app.add_typer(model_cmd.app, name="model")
 
 
 @app.callback()
