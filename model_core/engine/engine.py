@@ -1,0 +1,489 @@
+"""The engine: continuous batching over a paged KV pool, with a prefix cache and streamed output.
+
+One worker thread owns the model and the pool. Each step it admits waiting sequences, runs one
+batched decode pass for every sequence with one token to feed, then one chunk of one prefill,
+so a long prompt never stalls running streams for more than a chunk. Callers talk to it through
+`generate` (async iterator of chunks), `stream` / `complete` (synchronous) and `cancel`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import torch
+
+from twincore.model_core.engine.blocks import BlockPool, CacheLayout, OutOfBlocksError, block_hash
+from twincore.model_core.engine.paged import PagedView
+from twincore.model_core.engine.sampling import make_generator, sample
+from twincore.model_core.engine.sequence import RequestState, Sequence
+from twincore.model_core.engine.text import TextStream
+from twincore.model_core.engine.types import (
+    Chunk,
+    Completion,
+    EngineConfig,
+    FinishReason,
+    GenerationRequest,
+    QueueFullError,
+    RequestTooLargeError,
+    Usage,
+)
+from twincore.model_core.model import MLA, Transformer
+from twincore.model_core.tokenizer import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Serves many concurrent generations from one model."""
+
+    def __init__(
+        self,
+        model: Transformer,
+        tokenizer: Tokenizer | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.config = config or EngineConfig()
+        absorbed = all(m.absorb for m in model.modules() if isinstance(m, MLA))
+        layout = CacheLayout.for_model(model.config, absorbed_mla=absorbed)
+        dtype = model.model.embed_tokens.weight.dtype
+        per_block = layout.elements_per_token() * self.config.block_size * dtype.itemsize
+        blocks = self.config.num_blocks or max(1, self.config.kv_memory_bytes // per_block)
+        self.pool = BlockPool(
+            layout, num_blocks=blocks, block_size=self.config.block_size, dtype=dtype
+        )
+        self.stop_ids = frozenset(tokenizer.stop_ids if tokenizer else ())
+        self._waiting: deque[Sequence] = deque()
+        self._running: list[Sequence] = []
+        self._inbox: deque[RequestState] = deque()
+        self._cancelled: set[str] = set()
+        self._lock = threading.Condition()
+        self._ids = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self.counters = dict.fromkeys(
+            ("steps", "prompt_tokens", "prefilled_tokens", "cached_prompt_tokens",
+             "generated_tokens", "preemptions", "requests", "rejected"), 0,
+        )  # fmt: skip
+        logger.info(
+            "engine ready: %s cache, %d blocks x %d tokens (%.1f MiB)",
+            layout.kind, blocks, self.config.block_size, self.pool.total_bytes / 2**20,
+        )  # fmt: skip
+
+    # ----- public API -------------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest, sink: Callable[[Chunk], None]) -> str:
+        """Queue a request; its chunks go to `sink` from the worker thread. Returns its id."""
+        request.params.validate()
+        self._check_fits(request)
+        request_id = request.request_id or f"req-{next(self._ids)}"
+        state = RequestState(request, request_id, sink)
+        deadline = request.deadline_s or self.config.default_deadline_s
+        state.deadline_at = None if deadline is None else state.submitted_at + deadline
+        with self._lock:
+            if len(self._waiting) + len(self._inbox) >= self.config.max_waiting:
+                self.counters["rejected"] += 1
+                raise QueueFullError(
+                    f"the engine's waiting queue is full ({self.config.max_waiting} requests);"
+                    " retry later"
+                )
+            self._inbox.append(state)
+            self._ensure_worker()
+            self._lock.notify()
+        return request_id
+
+    def cancel(self, request_id: str) -> None:
+        """End a request now; its blocks return to the pool before the next step."""
+        with self._lock:
+            self._cancelled.add(request_id)
+            self._lock.notify()
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
+        """Chunks of every candidate as they are produced; closing the iterator cancels."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[Chunk] = asyncio.Queue()
+
+        def deliver(chunk: Chunk) -> None:  # runs on the worker thread
+            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+
+        request_id = self.submit(request, deliver)
+        remaining = request.params.n
+        try:
+            while remaining:
+                chunk = await chunks.get()
+                remaining -= chunk.finish_reason is not None
+                yield chunk
+        finally:
+            if remaining:
+                self.cancel(request_id)
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """The synchronous twin of `generate`."""
+        chunks: queue.Queue[Chunk] = queue.Queue()
+        request_id = self.submit(request, chunks.put)
+        remaining = request.params.n
+        try:
+            while remaining:
+                chunk = chunks.get()
+                remaining -= chunk.finish_reason is not None
+                yield chunk
+        finally:
+            if remaining:
+                self.cancel(request_id)
+
+    def complete(self, request: GenerationRequest) -> Completion:
+        """Run a request to the end and collect every candidate."""
+        n = request.params.n
+        texts: list[str] = [""] * n
+        ids: list[list[int]] = [[] for _ in range(n)]
+        reasons: list[FinishReason] = ["error"] * n
+        logprobs: list[list[float]] = [[] for _ in range(n)]
+        usage, request_id = Usage(0, 0, 0), request.request_id
+        for chunk in self.stream(request):
+            request_id = chunk.request_id
+            texts[chunk.index] += chunk.text
+            ids[chunk.index].extend(chunk.token_ids)
+            logprobs[chunk.index].extend(chunk.logprobs or ())
+            if chunk.finish_reason is not None:
+                reasons[chunk.index] = chunk.finish_reason
+            usage = chunk.usage or usage
+        return Completion(
+            request_id, texts, ids, reasons, logprobs if request.params.logprobs else None, usage
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Queue lengths, pool occupancy with exact bytes, prefix-cache hit rate, token counters."""
+        pool = self.pool
+        with self._lock:
+            running, waiting = len(self._running), len(self._waiting) + len(self._inbox)
+        used = pool.num_blocks - pool.available
+        prompt = self.counters["prompt_tokens"]
+        return {
+            "running": running,
+            "waiting": waiting,
+            "cache_layout": pool.layout.kind,
+            "block_size": pool.block_size,
+            "blocks_total": pool.num_blocks,
+            "blocks_free": len(pool.free),
+            "blocks_cached": len(pool.evictable),
+            "blocks_used": used,
+            "kv_bytes_total": pool.total_bytes,
+            "kv_bytes_used": used * pool.bytes_per_block,
+            "kv_bytes_per_token": pool.bytes_per_block // pool.block_size,
+            "prefix_lookups": pool.lookups,
+            "prefix_hits": pool.hits,
+            "prefix_hit_rate": pool.hits / pool.lookups if pool.lookups else 0.0,
+            "prompt_cache_hit_rate": self.counters["cached_prompt_tokens"] / prompt
+            if prompt
+            else 0.0,
+            **self.counters,
+        }
+
+    def close(self) -> None:
+        """Stop the worker thread (running requests end with finish_reason 'cancelled')."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    # ----- worker ---------------------------------------------------------------------------
+
+    def _check_fits(self, request: GenerationRequest) -> None:
+        if not request.prompt_ids:
+            raise RequestTooLargeError("the prompt is empty: at least one token is needed")
+        total = len(request.prompt_ids) + request.params.max_tokens
+        context = self.model.config.max_position_embeddings
+        if total > context:
+            raise RequestTooLargeError(
+                f"prompt ({len(request.prompt_ids)} tokens) plus max_tokens "
+                f"({request.params.max_tokens}) exceeds the model's context of {context} tokens"
+            )
+        blocks = -(-total // self.pool.block_size)
+        if blocks > self.pool.num_blocks:
+            raise RequestTooLargeError(
+                f"the request needs {blocks} KV blocks but the pool holds {self.pool.num_blocks}"
+            )
+
+    def _ensure_worker(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._closing = False
+            self._thread = threading.Thread(target=self._work, name="twincore-engine", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not (self._inbox or self._waiting or self._running or self._closing):
+                    self._lock.wait()
+                if self._closing:
+                    break
+                self._take_inbox()
+                cancelled, self._cancelled = self._cancelled, set()
+            self._end_cancelled_and_late(cancelled)
+            try:
+                with torch.inference_mode():
+                    self._step()
+            except Exception as exc:  # a bad step must not kill the engine for everyone
+                logger.exception("engine step failed")
+                for seq in list(self._running):
+                    self._finish(seq, "error", error=f"{type(exc).__name__}: {exc}")
+        for seq in list(self._running) + list(self._waiting):
+            self._finish(seq, "cancelled")
+
+    def _take_inbox(self) -> None:
+        while self._inbox:
+            state = self._inbox.popleft()
+            params = state.request.params
+            first = Sequence(
+                state, 0, list(state.request.prompt_ids), len(state.request.prompt_ids),
+                make_generator(params, 0), self._text_stream(params.stop),
+            )  # fmt: skip
+            state.sequences.append(first)
+            self._waiting.append(first)
+            self.counters["requests"] += 1
+            self.counters["prompt_tokens"] += len(first.tokens)
+
+    def _text_stream(self, stop: tuple[str, ...]) -> TextStream | None:
+        return TextStream(self.tokenizer, stop) if self.tokenizer is not None else None
+
+    def _end_cancelled_and_late(self, cancelled: set[str]) -> None:
+        now = time.monotonic()
+        for seq in list(self._running) + list(self._waiting):
+            state = seq.state
+            if state.request_id in cancelled:
+                self._finish(seq, "cancelled")
+            elif state.deadline_at is not None and now > state.deadline_at:
+                self._finish(seq, "deadline")
+
+    def _step(self) -> None:
+        self._admit()
+        decode = [s for s in self._running if s.pending == 1]
+        decode = [s for s in decode if self._ensure_block(s)]
+        if decode:
+            self._forward(decode, [1] * len(decode))
+        budget = max(self.config.max_batch_tokens - len(decode), 1)
+        prefill = next((s for s in self._running if s.pending > 1), None)
+        if prefill is not None:
+            self._forward([prefill], [min(prefill.pending, budget)])
+        self.counters["steps"] += 1
+
+    def _admit(self) -> None:
+        while self._waiting and len(self._running) < self.config.max_running:
+            seq = self._waiting[0]
+            needed = -(-len(seq.tokens) // self.pool.block_size) + 1  # +1: room to grow
+            if self.pool.available < needed and self._running:
+                return  # wait for running sequences to free blocks
+            self._waiting.popleft()
+            self._attach_prefix(seq)
+            try:
+                while len(seq.blocks) * self.pool.block_size < len(seq.tokens):
+                    seq.blocks.append(self.pool.allocate())
+            except OutOfBlocksError:
+                self._release(seq)
+                self._waiting.appendleft(seq)
+                return
+            seq.admitted_at = time.monotonic()
+            self._running.append(seq)
+
+    def _attach_prefix(self, seq: Sequence) -> None:
+        """Reuse cached full blocks of the prompt; the last token is always computed afresh."""
+        if not self.config.prefix_cache:
+            return
+        size = self.pool.block_size
+        for start in range(0, len(seq.tokens) - 1 - size + 1, size):
+            digest = block_hash(seq.chain, seq.tokens[start : start + size])
+            block = self.pool.lookup(digest)
+            if block is None:
+                break
+            seq.blocks.append(block)
+            seq.chain, seq.hashed_blocks, seq.computed = digest, seq.hashed_blocks + 1, start + size
+        if seq.index == 0 and seq.prompt_len == len(seq.tokens):
+            seq.state.cached_prompt_tokens = seq.computed
+            self.counters["cached_prompt_tokens"] += seq.computed
+
+    def _ensure_block(self, seq: Sequence) -> bool:
+        """Make room for the token at position `computed`; preempt the newest sequence if full."""
+        while len(seq.blocks) * self.pool.block_size <= seq.computed:
+            try:
+                seq.blocks.append(self.pool.allocate())
+            except OutOfBlocksError:
+                victim = max(self._running, key=lambda s: s.admitted_at)
+                self._preempt(victim)
+                if victim is seq:
+                    return False
+        return True
+
+    def _preempt(self, seq: Sequence) -> None:
+        # Recompute later: drop its blocks now, keep its tokens (the prefix cache may save work).
+        self._running.remove(seq)
+        self._release(seq)
+        self._waiting.appendleft(seq)
+        self.counters["preemptions"] += 1
+
+    def _release(self, seq: Sequence) -> None:
+        for block in seq.blocks:
+            self.pool.release(block)
+        seq.blocks, seq.computed, seq.hashed_blocks, seq.chain = [], 0, 0, b""
+
+    def _forward(self, seqs: list[Sequence], counts: list[int]) -> None:
+        """Feed `counts[i]` pending tokens of each sequence; sample those now caught up."""
+        width = max(counts)
+        rows = [s.tokens[s.computed : s.computed + c] for s, c in zip(seqs, counts, strict=True)]
+        if width > 1 and len(seqs) > 1:
+            raise ValueError("only decode rows (one token each) are batched together")
+        tokens = torch.tensor(rows)  # [B, width]
+        positions = torch.tensor([[s.computed + i for i in range(width)] for s in seqs])
+        lengths = [s.computed + c for s, c in zip(seqs, counts, strict=True)]
+        view = PagedView(self.pool, [s.blocks for s in seqs], lengths)
+        logits = self.model(tokens, positions, view, last_only=True)[:, -1]  # [B, V]
+        for seq, count in zip(seqs, counts, strict=True):
+            prompt_part = max(0, min(seq.computed + count, seq.prompt_len) - seq.computed)
+            self.counters["prefilled_tokens"] += prompt_part
+            seq.computed += count
+            self._publish_full_blocks(seq)
+        ready = [(i, s) for i, s in enumerate(seqs) if s.pending == 0]
+        if not ready:
+            return
+        picked = torch.tensor([i for i, _ in ready])
+        self._sample([s for _, s in ready], logits[picked])
+
+    def _publish_full_blocks(self, seq: Sequence) -> None:
+        if not self.config.prefix_cache:
+            return
+        size = self.pool.block_size
+        while (seq.hashed_blocks + 1) * size <= seq.computed:
+            start = seq.hashed_blocks * size
+            seq.chain = block_hash(seq.chain, seq.tokens[start : start + size])
+            self.pool.register(seq.blocks[seq.hashed_blocks], seq.chain)
+            seq.hashed_blocks += 1
+
+    def _sample(self, seqs: list[Sequence], logits: torch.Tensor) -> None:
+        # logits: [B, V] for sequences whose every token is computed
+        fork = [s for s in seqs if s.state.request.params.n > 1 and not s.state.forked]
+        for parent in fork:
+            self._fork(parent)
+        if fork:  # candidates share the parent's last logits for their first token
+            extra = [c for p in fork for c in p.state.sequences[1:]]
+            rows = [seqs.index(c.state.sequences[0]) for c in extra]
+            seqs = seqs + extra
+            logits = torch.cat((logits, logits[rows]))
+        params = [s.state.request.params for s in seqs]
+        tokens, logprobs = sample(
+            logits, params, [s.generator for s in seqs], [s.tokens for s in seqs]
+        )
+        for seq, token, logprob in zip(seqs, tokens, logprobs, strict=True):
+            self._append(seq, token, logprob)
+
+    def _fork(self, parent: Sequence) -> None:
+        """Candidates 1..n-1 share the prompt's full blocks and copy its partial last block."""
+        state, size = parent.state, self.pool.block_size
+        state.forked = True
+        for index in range(1, state.request.params.n):
+            params = state.request.params
+            child = Sequence(
+                state, index, list(parent.tokens), parent.prompt_len,
+                make_generator(params, index), self._text_stream(params.stop),
+            )  # fmt: skip
+            full, partial = divmod(parent.computed, size)
+            for block in parent.blocks[:full]:
+                self.pool.refs[block] += 1
+            child.blocks = list(parent.blocks[:full])
+            if partial:
+                block = self.pool.allocate()
+                self.pool.copy_block(parent.blocks[full], block, partial)
+                child.blocks.append(block)
+            child.computed, child.hashed_blocks, child.chain = (
+                parent.computed,
+                parent.hashed_blocks,
+                parent.chain,
+            )
+            child.admitted_at = time.monotonic()
+            state.sequences.append(child)
+            self._running.append(child)
+
+    def _append(self, seq: Sequence, token: int, logprob: float) -> None:
+        params = seq.state.request.params
+        if token in self.stop_ids or token in params.stop_token_ids:
+            self._finish(seq, "stop", flush=True)
+            return
+        seq.tokens.append(token)
+        self.counters["generated_tokens"] += 1
+        if params.logprobs:
+            seq.logprobs.append(logprob)
+        text, stopped = seq.text.push(token) if seq.text is not None else ("", False)
+        at_limit = len(seq.output) >= params.max_tokens
+        finish: FinishReason | None = "stop" if stopped else ("length" if at_limit else None)
+        if finish is None:
+            self._emit(seq, (token,), text, (logprob,) if params.logprobs else None)
+        else:
+            self._finish(seq, finish, token=token, text=text, logprob=logprob, flush=not stopped)
+
+    def _emit(
+        self,
+        seq: Sequence,
+        tokens: tuple[int, ...],
+        text: str,
+        logprobs: tuple[float, ...] | None,
+        finish: FinishReason | None = None,
+        error: str | None = None,
+    ) -> None:
+        state = seq.state
+        usage = None
+        if finish is not None:
+            state.finals_sent += 1
+            if state.finals_sent == state.request.params.n:  # usage rides on the very last chunk
+                completion = sum(len(s.output) for s in state.sequences)
+                usage = Usage(len(state.request.prompt_ids), completion, state.cached_prompt_tokens)
+        chunk = Chunk(state.request_id, seq.index, tokens, text, logprobs, finish, usage, error)
+        try:
+            state.sink(chunk)
+        except Exception:  # a consumer that went away must not break the engine
+            logger.warning("dropping chunk for %s: its consumer failed", state.request_id)
+
+    def _finish(
+        self,
+        seq: Sequence,
+        reason: FinishReason,
+        *,
+        token: int | None = None,
+        text: str = "",
+        logprob: float | None = None,
+        flush: bool = False,
+        error: str | None = None,
+    ) -> None:
+        if seq.finish_reason is not None:
+            return
+        seq.finish_reason = reason
+        if flush and seq.text is not None:
+            text += seq.text.finish()
+        if seq in self._running:
+            self._running.remove(seq)
+        if seq in self._waiting:
+            self._waiting.remove(seq)
+        self._release(seq)
+        state, params = seq.state, seq.state.request.params
+        unforked: list[Sequence] = []
+        if params.n > 1 and not state.forked:
+            # Ended before its prompt was done: the candidates never started end with it.
+            state.forked = True
+            unforked = [
+                Sequence(
+                    state, i, list(seq.tokens), seq.prompt_len, None, None, finish_reason=reason
+                )
+                for i in range(1, params.n)
+            ]
+            state.sequences.extend(unforked)
+        tokens = () if token is None else (token,)
+        logprobs = (logprob,) if params.logprobs and logprob is not None else None
+        self._emit(seq, tokens, text, logprobs, reason, error)
+        for other in unforked:
+            self._emit(other, (), "", None, reason, error)
