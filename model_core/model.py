@@ -12,6 +12,7 @@ R qk_rope_head_dim, E routed experts, K experts per token, N = B*S tokens.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -101,15 +102,24 @@ class Rotary(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self.interleave = config.rope_interleave
 
-    def forward(self, positions: Tensor) -> tuple[Tensor, Tensor]:
-        # positions: [B, S] -> cos, sin: [B, S, 1, D/2] (broadcast over heads)
+    def forward(self, positions: Tensor) -> Rope:
+        """The rotation tables of `positions` [B, S], computed once per forward pass."""
         angles = positions.float()[..., None] * self.inv_freq
         cos, sin = angles.cos() * self.attention_factor, angles.sin() * self.attention_factor
-        return cos[:, :, None, :], sin[:, :, None, :]
+        return Rope(cos[:, :, None, :], sin[:, :, None, :], self.interleave)  # [B, S, 1, D/2]
 
-    def rotate(self, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+
+@dataclass(frozen=True)
+class Rope:
+    """cos/sin of one pass's positions, [B, S, 1, D/2] (broadcast over heads), and the layout."""
+
+    cos: Tensor
+    sin: Tensor
+    interleave: bool
+
+    def rotate(self, x: Tensor) -> Tensor:
         """Rotate x: [B, S, H, D] by the angles of its positions."""
-        x32 = x.float()
+        x32, cos, sin = x.float(), self.cos, self.sin
         if self.interleave:  # pairs (x0, x1), (x2, x3), ... as DeepSeek stores them
             even, odd = x32[..., 0::2], x32[..., 1::2]
             out = torch.stack((even * cos - odd * sin, odd * cos + even * sin), dim=-1).flatten(-2)
@@ -120,10 +130,18 @@ class Rotary(nn.Module):
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, q_pos: Tensor, k_pos: Tensor, scale: float) -> Tensor:
-    """Causal attention by position. q: [B,S,H,D], k: [B,T,H,D], v: [B,T,H,Dv] -> [B,S,H,Dv]."""
+    """Causal attention by position. q: [B,S,H,D], k: [B,T,Hkv,D], v: [B,T,Hkv,Dv] -> [B,S,H,Dv].
+
+    Hkv may divide H (grouped-query attention): SDPA shares each K/V head across its group.
+    """
     mask = (k_pos[:, None, None, :] <= q_pos[:, None, :, None]) & (k_pos[:, None, None, :] >= 0)
     out = F.scaled_dot_product_attention(
-        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, scale=scale
+        q.transpose(1, 2),
+        k.transpose(1, 2),
+        v.transpose(1, 2),
+        attn_mask=mask,
+        scale=scale,
+        enable_gqa=k.shape[2] != q.shape[2],
     )
     return out.transpose(1, 2)
 
@@ -166,7 +184,7 @@ class MLA(nn.Module):
             self.scale *= yarn_mscale(c.rope_scaling.factor, c.rope_scaling.mscale_all_dim) ** 2
 
     def forward(
-        self, x: Tensor, positions: Tensor, rotary: Rotary, cache: KVCache | None, layer: int
+        self, x: Tensor, positions: Tensor, rope: Rope, cache: KVCache | None, layer: int
     ) -> Tensor:
         # x: [B, S, hidden] -> [B, S, hidden]
         b, s, _ = x.shape
@@ -180,11 +198,8 @@ class MLA(nn.Module):
             [self.kv_lora_rank, self.rope_dim], dim=-1
         )
         latent = self.kv_a_layernorm(latent)  # c_kv: [B, S, C]
-        cos, sin = rotary(positions)
-        q_rope = rotary.rotate(q_rope, cos, sin)  # [B, S, H, R]
-        k_rope = rotary.rotate(k_rope[:, :, None, :], cos, sin)[
-            :, :, 0
-        ]  # [B, S, R], shared by heads
+        q_rope = rope.rotate(q_rope)  # [B, S, H, R]
+        k_rope = rope.rotate(k_rope[:, :, None, :])[:, :, 0]  # [B, S, R], shared by heads
         out = (
             self._absorbed(q_nope, q_rope, latent, k_rope, positions, cache, layer)
             if self.absorb
@@ -244,20 +259,17 @@ class GQA(nn.Module):
         self.o_proj = nn.Linear(c.num_heads * c.head_dim, c.hidden_size, bias=False)
 
     def forward(
-        self, x: Tensor, positions: Tensor, rotary: Rotary, cache: KVCache | None, layer: int
+        self, x: Tensor, positions: Tensor, rope: Rope, cache: KVCache | None, layer: int
     ) -> Tensor:
         # x: [B, S, hidden] -> [B, S, hidden]
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, self.n_heads, self.head_dim)
         k = self.k_proj(x).view(b, s, self.n_kv, self.head_dim)
         v = self.v_proj(x).view(b, s, self.n_kv, self.head_dim)
-        cos, sin = rotary(positions)
-        q, k = rotary.rotate(q, cos, sin), rotary.rotate(k, cos, sin)
+        q, k = rope.rotate(q), rope.rotate(k)
         k_pos = positions
         if cache is not None:
             (k, v), k_pos = cache.update(layer, positions, (k, v))
-        groups = self.n_heads // self.n_kv
-        k, v = k.repeat_interleave(groups, dim=2), v.repeat_interleave(groups, dim=2)
         out = _attend(q, k, v, positions, k_pos, self.head_dim**-0.5)
         projected: Tensor = self.o_proj(out.reshape(b, s, self.n_heads * self.head_dim))
         return projected
@@ -374,11 +386,9 @@ class Block(nn.Module):
             else MLP(config.hidden_size, config.intermediate_size)
         )
 
-    def forward(
-        self, x: Tensor, positions: Tensor, rotary: Rotary, cache: KVCache | None
-    ) -> Tensor:
+    def forward(self, x: Tensor, positions: Tensor, rope: Rope, cache: KVCache | None) -> Tensor:
         # x: [B, S, hidden]
-        x = x + self.self_attn(self.input_layernorm(x), positions, rotary, cache, self.layer)
+        x = x + self.self_attn(self.input_layernorm(x), positions, rope, cache, self.layer)
         out: Tensor = x + self.mlp(self.post_attention_layernorm(x))
         return out
 
@@ -445,8 +455,9 @@ class Transformer(nn.Module):
     ) -> Tensor:
         """The residual stream after the last layer, before the final norm: [B, S, hidden]."""
         x: Tensor = self.model.embed_tokens(tokens)
+        rope = self.rotary(positions)
         for block in self.model.layers:
-            x = block(x, positions, self.rotary, cache)
+            x = block(x, positions, rope, cache)
         return x
 
     def mtp_forward(
@@ -465,5 +476,5 @@ class Transformer(nn.Module):
         assert isinstance(module, MTP)
         embedded = module.enorm(self.model.embed_tokens(next_tokens))
         x = module.eh_proj(torch.cat((embedded, module.hnorm(hidden)), dim=-1))
-        x = module.block(x, positions, self.rotary, cache)
+        x = module.block(x, positions, self.rotary(positions), cache)
         return self.lm_head(module.norm(x)), x

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from twincore import __version__
-from twincore.platform.cli import apikey_cmd, config_cmd, db_cmd, model_cmd
+from twincore.platform.cli import apikey_cmd, bench_cmd, config_cmd, db_cmd, model_cmd
 from twincore.platform.cli.output import console
 from twincore.platform.logs import configure_logging
 
@@ -21,6 +21,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(apikey_cmd.app, name="apikey")
 app.add_typer(model_cmd.app, name="model")
+app.add_typer(bench_cmd.app, name="bench")
 
 
 @app.callback()

@@ -1,0 +1,249 @@
+"""Weight-only quantization of a whole model in place, and quantized checkpoints on disk.
+
+`quantize_model` swaps every projection for an `Int8Linear` or `Int4Linear` (see quant_linear)
+except MLA's `kv_b_proj`, whose weight the absorbed attention path reads directly, and casts the
+remaining float parameters (norms, embedding, kv_b_proj) to the activation dtype. The MoE router
+stays float32: its top-k is decided by small score differences. A tied output head is quantized
+as its own copy; the embedding stays a float lookup.
+
+A quantized checkpoint is a folder with `model.safetensors` (int8/int4 codes, scales, the float
+rest) and `quantization.json` (mode, group size, activation dtype, our ModelConfig), so an
+engine starts from it without the float weights and without quantizing again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from twincore.model_core.config import config_from_dict
+from twincore.model_core.model import Gate, Transformer
+from twincore.model_core.quant_linear import Int4Linear, Int8Linear, unpack_nibbles
+
+logger = logging.getLogger(__name__)
+
+QuantMode = Literal["none", "int8", "int4"]
+KEEP_FLOAT = ("kv_b_proj",)
+"""Linears left float: MLA's absorbed path reads kv_b_proj.weight as a matrix."""
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "quantization.json"
+FORMAT_VERSION = 1
+__all__ = [
+    "Int4Linear",
+    "Int8Linear",
+    "QuantMode",
+    "QuantReport",
+    "load_quantized",
+    "quantize_model",
+    "save_quantized",
+    "weight_bytes",
+]
+
+
+@dataclass(frozen=True)
+class QuantReport:
+    """What `quantize_model` did and what it saved."""
+
+    mode: QuantMode
+    group_size: int | None
+    """int4 group size; None for the other modes."""
+    activation_dtype: str
+    bytes_before: int
+    """Weight bytes of the whole model before (see `weight_bytes`)."""
+    bytes_after: int
+    linear_bytes_before: int
+    """Weight and bias bytes of the linears that were quantized (or cast, for "none")."""
+    linear_bytes_after: int
+    quantized_layers: int
+    kept_float: tuple[str, ...]
+    """Linears deliberately left float."""
+    kernel_paths: Mapping[str, int]
+    """Quantized layers per compute path (kernel name or "dequantize")."""
+
+    @property
+    def ratio(self) -> float:
+        return self.bytes_after / max(self.bytes_before, 1)
+
+    @property
+    def linear_ratio(self) -> float:
+        return self.linear_bytes_after / max(self.linear_bytes_before, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(kept_float=list(self.kept_float), kernel_paths=dict(self.kernel_paths))
+        data.update(ratio=self.ratio, linear_ratio=self.linear_ratio)
+        return data
+
+
+def weight_bytes(module: nn.Module) -> int:
+    """Bytes of parameters and persistent buffers, each tensor counted once when shared."""
+    seen: set[int] = set()
+    total = 0
+    for tensor in module.state_dict(keep_vars=True).values():
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            total += tensor.numel() * tensor.element_size()
+    return total
+
+
+@torch.no_grad()
+def quantize_model(
+    model: Transformer,
+    mode: QuantMode,
+    *,
+    group_size: int = 128,
+    activation_dtype: torch.dtype = torch.bfloat16,
+) -> QuantReport:
+    """Quantize `model`'s projections in place (mode "none" only casts) and report the savings."""
+    if mode not in get_args(QuantMode):
+        raise ValueError(f"unknown quantization mode {mode!r}; use one of {get_args(QuantMode)}")
+    bytes_before = weight_bytes(model)
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    kept = tuple(name for name, _ in linears if name.rsplit(".", 1)[-1] in KEEP_FLOAT)
+    targets = [(name, linear) for name, linear in linears if name not in kept]
+    linear_before = sum(weight_bytes(linear) for _, linear in targets)
+    paths: Counter[str] = Counter()
+    for name, linear in targets:
+        replacement: Int8Linear | Int4Linear
+        if mode == "int8":
+            replacement = Int8Linear.from_linear(linear, compute_dtype=activation_dtype)
+        elif mode == "int4":
+            replacement = Int4Linear.from_linear(
+                linear, group_size=group_size, compute_dtype=activation_dtype
+            )
+        else:
+            continue
+        paths[replacement.kernel] += 1
+        model.set_submodule(name, replacement)
+    _cast_floats(model, activation_dtype)
+    report = QuantReport(
+        mode=mode,
+        group_size=group_size if mode == "int4" else None,
+        activation_dtype=str(activation_dtype).removeprefix("torch."),
+        bytes_before=bytes_before,
+        bytes_after=weight_bytes(model),
+        linear_bytes_before=linear_before,
+        linear_bytes_after=sum(weight_bytes(model.get_submodule(name)) for name, _ in targets),
+        quantized_layers=sum(paths.values()),
+        kept_float=kept,
+        kernel_paths=dict(paths),
+    )
+    logger.info(
+        "quantized %s to %s: %d layers by path %s, %d float (%s), weights %.1f -> %.1f MB",
+        model.config.name, mode, report.quantized_layers, report.kernel_paths or "-",
+        len(kept), ", ".join(sorted({k.rsplit(".", 1)[-1] for k in kept})) or "-",
+        bytes_before / 1e6, report.bytes_after / 1e6,
+    )  # fmt: skip
+    return report
+
+
+def _cast_floats(model: nn.Module, dtype: torch.dtype) -> None:
+    """Cast float parameters to dtype in place (ties survive), routers to float32; buffers
+    (rotary tables, routing correction bias) stay as they are."""
+    for module in model.modules():
+        wanted = torch.float32 if isinstance(module, Gate) else dtype
+        for param in module.parameters(recurse=False):
+            if param.is_floating_point() and param.dtype != wanted:
+                param.data = param.data.to(wanted)
+
+
+def quantized_mode(model: nn.Module) -> tuple[QuantMode, int | None]:
+    """The mode (and int4 group size) a model was quantized with, read from its layers."""
+    for module in model.modules():
+        if isinstance(module, Int4Linear):
+            return "int4", module.group_size
+        if isinstance(module, Int8Linear):
+            return "int8", None
+    return "none", None
+
+
+def save_quantized(model: Transformer, directory: Path, *, source: str | None = None) -> Path:
+    """Write `model` (after `quantize_model`) as a quantized checkpoint folder; returns it.
+
+    int4 codes are stored in the portable nibble layout, not the CPU kernel's, so the folder
+    loads on any machine. `source` (the original model) is recorded for finding its tokenizer.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    mode, group_size = quantized_mode(model)
+    tensors: dict[str, Tensor] = {}
+    seen: set[int] = set()
+    int4_prefixes = tuple(
+        f"{name}." for name, m in model.named_modules() if isinstance(m, Int4Linear)
+    )
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        # A tied head that stayed float shares the embedding: store it once, re-tie on load.
+        if not name.startswith(int4_prefixes) and id(tensor) not in seen:
+            seen.add(id(tensor))
+            tensors[name] = tensor.detach().contiguous()
+    for name, module in model.named_modules():
+        if isinstance(module, Int4Linear):
+            tensors[f"{name}.qweight"] = module.portable()
+            tensors[f"{name}.scales_and_zeros"] = module.scales_and_zeros
+            if module.bias is not None:
+                tensors[f"{name}.bias"] = module.bias.detach()
+    save_file(tensors, directory / WEIGHTS_FILE)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "mode": mode,
+        "group_size": group_size,
+        "activation_dtype": str(model.model.embed_tokens.weight.dtype).removeprefix("torch."),
+        "int4_layout": "uint8 [N, K/2], even columns in the low nibble",
+        "source": source,
+        "config": model.config.to_dict(),
+    }
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    logger.info("saved %s checkpoint of %s to %s", mode, model.config.name, directory)
+    return directory
+
+
+def load_quantized(directory: Path) -> Transformer:
+    """Rebuild a model written by `save_quantized`: built on meta, quantized layers rebuilt
+    from their codes, everything else assigned from the file."""
+    meta = json.loads((directory / META_FILE).read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{directory}: unsupported quantized format {meta.get('format_version')}")
+    config = config_from_dict(meta["config"])
+    dtype = getattr(torch, meta["activation_dtype"])
+    tensors = load_file(directory / WEIGHTS_FILE)
+    with torch.device("meta"):
+        model = Transformer(config)
+    for name in [n.removesuffix(".weight_int8") for n in tensors if n.endswith(".weight_int8")]:
+        layer = Int8Linear(
+            tensors.pop(f"{name}.weight_int8"),
+            tensors.pop(f"{name}.scales"),
+            tensors.pop(f"{name}.bias", None),
+            compute_dtype=dtype,
+        )
+        model.set_submodule(name, layer)
+    for name in [n.removesuffix(".qweight") for n in tensors if n.endswith(".qweight")]:
+        old = model.get_submodule(name)
+        assert isinstance(old, nn.Linear), f"{name} is not a linear layer"
+        layer4 = Int4Linear(
+            unpack_nibbles(tensors.pop(f"{name}.qweight")),
+            tensors.pop(f"{name}.scales_and_zeros"),
+            tensors.pop(f"{name}.bias", None),
+            in_features=old.in_features,
+            group_size=int(meta["group_size"]),
+            compute_dtype=dtype,
+        )
+        model.set_submodule(name, layer4)
+    result = model.load_state_dict(tensors, strict=False, assign=True)
+    if isinstance(model.lm_head, nn.Linear) and config.tie_word_embeddings:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    unloaded = [n for n, t in model.state_dict(keep_vars=True).items() if t.is_meta]
+    if unloaded or result.unexpected_keys:
+        raise ValueError(
+            f"{directory} does not match its config: missing {unloaded[:10]}, "
+            f"unexpected {result.unexpected_keys[:10]}"
+        )
+    logger.info("loaded %s checkpoint of %s from %s", meta["mode"], config.name, directory)
+    return model.eval()

@@ -1,0 +1,78 @@
+"""`twincore model quantize`: write a weight-only quantized checkpoint the engine starts from."""
+
+from __future__ import annotations
+
+import shutil
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from twincore.platform.cli.context import load_settings
+from twincore.platform.cli.output import console, fail, print_json
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "chat_template.jinja",
+)
+"""Copied from a checkpoint folder so the quantized folder is self-contained for
+`Tokenizer.from_dir`; a GGUF's tokenizer stays in the GGUF, recorded as the source."""
+
+
+class Mode(StrEnum):
+    """Quantization modes offered on the command line."""
+
+    int8 = "int8"
+    int4 = "int4"
+
+
+def quantize(
+    name: Annotated[
+        str, typer.Argument(help="default model name, preset, checkpoint directory or .gguf file")
+    ],
+    mode: Annotated[Mode, typer.Option("--mode", help="int8 (per row) or int4 (per group)")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write the checkpoint to")],
+    group_size: Annotated[
+        int, typer.Option("--group-size", help="int4 group size: 32, 64, 128 or 256")
+    ] = 128,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Quantize a model's weights (int8 or int4) and save them with their config."""
+    from twincore.model_core.loader import load_model
+    from twincore.model_core.quant import QuantMode, quantize_model, save_quantized
+    from twincore.model_core.quant_linear import INT4_GROUP_SIZES
+    from twincore.model_core.sources import resolve_source
+
+    if mode is Mode.int4 and group_size not in INT4_GROUP_SIZES:
+        fail(f"--group-size must be one of {INT4_GROUP_SIZES}, got {group_size}", code=2)
+    settings = load_settings()
+    try:
+        source = resolve_source(name, data_dir=settings.data_dir)
+    except (ValueError, OSError) as exc:
+        fail(str(exc), code=2)
+        return
+    with console.status(f"loading {name} ..."):
+        model = load_model(source.path if source.path is not None else source.name)
+    with console.status(f"quantizing to {mode.value} ..."):
+        chosen: QuantMode = "int8" if mode is Mode.int8 else "int4"
+        report = quantize_model(model, chosen, group_size=group_size)
+        recorded = str(source.path.resolve()) if source.path is not None else source.name
+        save_quantized(model, out, source=recorded)
+    if source.path is not None and source.path.is_dir():
+        for file in TOKENIZER_FILES:
+            if (source.path / file).is_file():
+                shutil.copy2(source.path / file, out / file)
+    facts = {"model": name, "out": str(out), **report.to_dict()}
+    if json_output:
+        print_json(facts)
+        return
+    table = Table("fact", "value", title=f"quantized {name}")
+    for key, value in facts.items():
+        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+        table.add_row(key, str(shown))
+    console.print(table)
