@@ -27,7 +27,12 @@ from torch import Tensor, nn
 
 from twincore.model_core.config import config_from_dict
 from twincore.model_core.model import Gate, Transformer
-from twincore.model_core.quant_linear import Int4Linear, Int8Linear, unpack_nibbles
+from twincore.model_core.quant_linear import (
+    Int4Linear,
+    Int8Linear,
+    int4_group_for,
+    unpack_nibbles,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +60,9 @@ class QuantReport:
 
     mode: QuantMode
     group_size: int | None
-    """int4 group size; None for the other modes."""
+    """int4 group size asked for; None for the other modes."""
+    group_sizes: Mapping[int, int]
+    """int4 layers per group size used (see `int4_group_for`)."""
     activation_dtype: str
     bytes_before: int
     """Weight bytes of the whole model before (see `weight_bytes`)."""
@@ -80,6 +87,7 @@ class QuantReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(kept_float=list(self.kept_float), kernel_paths=dict(self.kernel_paths))
+        data.update(group_sizes=dict(self.group_sizes))
         data.update(ratio=self.ratio, linear_ratio=self.linear_ratio)
         return data
 
@@ -100,7 +108,7 @@ def quantize_model(
     model: Transformer,
     mode: QuantMode,
     *,
-    group_size: int = 128,
+    group_size: int = 32,  # finer groups keep re-quantized GGUF models (already 4-bit) close
     activation_dtype: torch.dtype = torch.bfloat16,
 ) -> QuantReport:
     """Quantize `model`'s projections in place (mode "none" only casts) and report the savings."""
@@ -112,13 +120,16 @@ def quantize_model(
     targets = [(name, linear) for name, linear in linears if name not in kept]
     linear_before = sum(weight_bytes(linear) for _, linear in targets)
     paths: Counter[str] = Counter()
+    groups: Counter[int] = Counter()
     for name, linear in targets:
         replacement: Int8Linear | Int4Linear
         if mode == "int8":
             replacement = Int8Linear.from_linear(linear, compute_dtype=activation_dtype)
         elif mode == "int4":
+            group = int4_group_for(linear.in_features, group_size)
+            groups[group] += 1
             replacement = Int4Linear.from_linear(
-                linear, group_size=group_size, compute_dtype=activation_dtype
+                linear, group_size=group, compute_dtype=activation_dtype
             )
         else:
             continue
@@ -128,6 +139,7 @@ def quantize_model(
     report = QuantReport(
         mode=mode,
         group_size=group_size if mode == "int4" else None,
+        group_sizes=dict(groups),
         activation_dtype=str(activation_dtype).removeprefix("torch."),
         bytes_before=bytes_before,
         bytes_after=weight_bytes(model),
@@ -138,8 +150,9 @@ def quantize_model(
         kernel_paths=dict(paths),
     )
     logger.info(
-        "quantized %s to %s: %d layers by path %s, %d float (%s), weights %.1f -> %.1f MB",
+        "quantized %s to %s: %d layers by path %s, groups %s, %d float (%s), %.1f -> %.1f MB",
         model.config.name, mode, report.quantized_layers, report.kernel_paths or "-",
+        report.group_sizes or "-",
         len(kept), ", ".join(sorted({k.rsplit(".", 1)[-1] for k in kept})) or "-",
         bytes_before / 1e6, report.bytes_after / 1e6,
     )  # fmt: skip
@@ -156,14 +169,14 @@ def _cast_floats(model: nn.Module, dtype: torch.dtype) -> None:
                 param.data = param.data.to(wanted)
 
 
-def quantized_mode(model: nn.Module) -> tuple[QuantMode, int | None]:
-    """The mode (and int4 group size) a model was quantized with, read from its layers."""
+def quantized_mode(model: nn.Module) -> QuantMode:
+    """The mode a model was quantized with, read from its layers."""
     for module in model.modules():
         if isinstance(module, Int4Linear):
-            return "int4", module.group_size
+            return "int4"
         if isinstance(module, Int8Linear):
-            return "int8", None
-    return "none", None
+            return "int8"
+    return "none"
 
 
 def save_quantized(model: Transformer, directory: Path, *, source: str | None = None) -> Path:
@@ -173,28 +186,26 @@ def save_quantized(model: Transformer, directory: Path, *, source: str | None = 
     loads on any machine. `source` (the original model) is recorded for finding its tokenizer.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    mode, group_size = quantized_mode(model)
+    mode = quantized_mode(model)
     tensors: dict[str, Tensor] = {}
     seen: set[int] = set()
-    int4_prefixes = tuple(
-        f"{name}." for name, m in model.named_modules() if isinstance(m, Int4Linear)
-    )
+    int4 = {name: m for name, m in model.named_modules() if isinstance(m, Int4Linear)}
+    int4_prefixes = tuple(f"{name}." for name in int4)
     for name, tensor in model.state_dict(keep_vars=True).items():
         # A tied head that stayed float shares the embedding: store it once, re-tie on load.
         if not name.startswith(int4_prefixes) and id(tensor) not in seen:
             seen.add(id(tensor))
             tensors[name] = tensor.detach().contiguous()
-    for name, module in model.named_modules():
-        if isinstance(module, Int4Linear):
-            tensors[f"{name}.qweight"] = module.portable()
-            tensors[f"{name}.scales_and_zeros"] = module.scales_and_zeros
-            if module.bias is not None:
-                tensors[f"{name}.bias"] = module.bias.detach()
+    for name, module in int4.items():
+        tensors[f"{name}.qweight"] = module.portable()
+        tensors[f"{name}.scales_and_zeros"] = module.scales_and_zeros
+        if module.bias is not None:
+            tensors[f"{name}.bias"] = module.bias.detach()
     save_file(tensors, directory / WEIGHTS_FILE)
     meta = {
         "format_version": FORMAT_VERSION,
         "mode": mode,
-        "group_size": group_size,
+        "group_sizes": sorted({m.group_size for m in int4.values()}),
         "activation_dtype": str(model.model.embed_tokens.weight.dtype).removeprefix("torch."),
         "int4_layout": "uint8 [N, K/2], even columns in the low nibble",
         "source": source,
@@ -227,12 +238,14 @@ def load_quantized(directory: Path) -> Transformer:
     for name in [n.removesuffix(".qweight") for n in tensors if n.endswith(".qweight")]:
         old = model.get_submodule(name)
         assert isinstance(old, nn.Linear), f"{name} is not a linear layer"
+        codes = unpack_nibbles(tensors.pop(f"{name}.qweight"))  # [N, Kp]
+        scales_and_zeros = tensors.pop(f"{name}.scales_and_zeros")  # [Kp / group, N, 2]
         layer4 = Int4Linear(
-            unpack_nibbles(tensors.pop(f"{name}.qweight")),
-            tensors.pop(f"{name}.scales_and_zeros"),
+            codes,
+            scales_and_zeros,
             tensors.pop(f"{name}.bias", None),
             in_features=old.in_features,
-            group_size=int(meta["group_size"]),
+            group_size=codes.shape[1] // scales_and_zeros.shape[0],
             compute_dtype=dtype,
         )
         model.set_submodule(name, layer4)

@@ -69,7 +69,6 @@ class Int8Linear(nn.Module):
         # The bf16 kernel returns wrong sums or crashes when K is not a multiple of 16 (measured).
         usable = _kernel_usable("_weight_int8pack_mm", weight_int8.device)
         self.kernel = INT8_KERNEL if usable and self.in_features % 16 == 0 else DEQUANTIZE
-        self._warned = False
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, *, compute_dtype: torch.dtype) -> Int8Linear:
@@ -196,21 +195,42 @@ class Int4Linear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # x: [..., K] -> [..., N]
         flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
+        out: Tensor | None = None
         if self.kernel == INT4_KERNEL and flat.shape[0] > 0:
-            out: Tensor = torch.ops.aten._weight_int4pack_mm_for_cpu(
-                flat.contiguous(), self.packed, self.group_size, self.scales_and_zeros
-            )
-        else:
+            out = self._kernel(flat.contiguous())
+        if out is None:
             out = F.linear(flat, self.dequantize(self.compute_dtype))
         if self.bias is not None:
             out = out + self.bias
         return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+
+    def _kernel(self, flat: Tensor) -> Tensor | None:
+        try:
+            out: Tensor = torch.ops.aten._weight_int4pack_mm_for_cpu(
+                flat, self.packed, self.group_size, self.scales_and_zeros
+            )
+        except RuntimeError as exc:
+            self.packed = pack_nibbles(self.codes())  # read before the path changes
+            self.kernel = DEQUANTIZE
+            logger.warning("int4 kernel failed (%s); dequantizing from now on", exc)
+            return None
+        return out
 
     def extra_repr(self) -> str:
         return (
             f"in={self.in_features}, out={self.out_features}, group={self.group_size}, "
             f"path={self.kernel}"
         )
+
+
+def int4_group_for(in_features: int, preferred: int) -> int:
+    """The group size a layer runs with: `preferred`, or when it does not divide `in_features`
+    the largest kernel group size below it that does (SmolLM2's K = 576 takes 64 for 128), so
+    the layer keeps the kernel; `preferred` itself (dequantize path) when none does."""
+    for size in sorted(INT4_GROUP_SIZES, reverse=True):
+        if size <= preferred and in_features % size == 0:
+            return size
+    return preferred
 
 
 def quantize_int4(weight: Tensor, group_size: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from twincore.platform.cli import quantize_cmd
 from twincore.platform.cli.context import load_settings
 from twincore.platform.cli.output import console, err_console, fail, print_json
 
 app = typer.Typer(help="Inspect models and try them by hand.", no_args_is_help=True)
+app.command("quantize")(quantize_cmd.quantize)
 
 NameArg = Annotated[
     str, typer.Argument(help="default model name, preset, checkpoint directory or .gguf file")

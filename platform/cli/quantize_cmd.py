@@ -39,7 +39,7 @@ def quantize(
     out: Annotated[Path, typer.Option("--out", help="folder to write the checkpoint to")],
     group_size: Annotated[
         int, typer.Option("--group-size", help="int4 group size: 32, 64, 128 or 256")
-    ] = 128,
+    ] = 32,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Quantize a model's weights (int8 or int4) and save them with their config."""

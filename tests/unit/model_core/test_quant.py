@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from twincore.model_core import quant_linear
 from twincore.model_core.config import config_from_dict
 from twincore.model_core.loader import init_random, load_model
 from twincore.model_core.model import Gate, Transformer
@@ -28,6 +29,7 @@ from twincore.model_core.quant_linear import (
     DEQUANTIZE,
     INT4_KERNEL,
     INT8_KERNEL,
+    int4_group_for,
     quantize_int4,
     unpack_kernel_layout,
 )
@@ -99,6 +101,34 @@ def test_many_rows_zero_rows_and_no_bias(bits: int) -> None:
     assert layer(torch.randn(0, 128)).shape == (0, 64)
 
 
+@pytest.mark.parametrize("bits", [8, 4])
+def test_missing_or_failing_kernels_fall_back_to_dequantizing(
+    bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    linear, x = _linear(64, 128), torch.randn(3, 128)
+
+    def build() -> Int8Linear | Int4Linear:
+        if bits == 8:
+            return Int8Linear.from_linear(linear, compute_dtype=BF16)
+        return Int4Linear.from_linear(linear, group_size=32, compute_dtype=BF16)
+
+    expected = build()(x)
+    with monkeypatch.context() as patch:
+        patch.setattr(quant_linear, "_kernel_usable", lambda name, device: False)
+        missing = build()
+    assert missing.kernel == DEQUANTIZE
+    failing = build()
+    name = "_weight_int8pack_mm" if bits == 8 else "_weight_int4pack_mm_for_cpu"
+
+    def broken(*args: object) -> torch.Tensor:
+        raise RuntimeError("no kernel for you")
+
+    monkeypatch.setattr(torch.ops.aten, name, broken)
+    for layer in (missing, failing):
+        assert (layer(x) - expected).abs().max() <= 2**-6 * expected.abs().max()
+    assert failing.kernel == DEQUANTIZE
+
+
 def test_int4_codes_survive_the_cpu_packing_and_back() -> None:
     weight = torch.randn(336, 64)  # one 256-row slice plus an 80-row tail (blocks of 64 and 16)
     codes, _ = quantize_int4(weight, 32, BF16)
@@ -128,6 +158,17 @@ def test_int4_scale_and_zero_follow_the_kernel_convention() -> None:
     assert (expected - weight).abs().max() <= scale / 2 + 1e-6
 
 
+def test_models_keep_the_int4_kernel_with_a_smaller_group_where_k_asks_for_it() -> None:
+    assert int4_group_for(1536, 128) == 128
+    assert int4_group_for(576, 128) == 64  # SmolLM2's hidden size
+    assert int4_group_for(96, 256) == 32
+    assert int4_group_for(80, 32) == 32  # no kernel group divides 80: dequantize path
+    model = load_model("deep-tiny")  # K: 64 hidden, 32 q_lora and experts, 128 dense MLP and MTP
+    report = quantize_model(model, "int4", group_size=128)
+    assert report.group_size == 128 and report.group_sizes == {64: 69, 32: 31, 128: 2}
+    assert report.kernel_paths == {INT4_KERNEL: 98, DEQUANTIZE: 4}  # kv_a_proj: N = 24
+
+
 def _gqa_tied() -> Transformer:
     """A Qwen2-style toy: GQA with Q/K/V biases and an output head tied to the embedding."""
     config = config_from_dict(
@@ -140,11 +181,16 @@ def _gqa_tied() -> Transformer:
     return init_random(config, seed=0)
 
 
+def _deep_tiny() -> Transformer:
+    return load_model("deep-tiny")
+
+
 def _logits(model: Transformer, seed: int = 1) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, model.config.vocab_size, (2, 10), generator=generator)
     with torch.inference_mode():
-        return model(tokens, torch.arange(10).expand(2, -1)).float()
+        logits: torch.Tensor = model(tokens, torch.arange(10).expand(2, -1))
+    return logits.float()
 
 
 @pytest.mark.parametrize(("mode", "bound"), [("none", 0.02), ("int8", 0.05), ("int4", 0.25)])
@@ -173,7 +219,7 @@ def test_weight_memory_ratios() -> None:
     ratios = {}
     for mode in ("int8", "int4"):
         model = load_model("deep-tiny")
-        report = quantize_model(model, mode, group_size=32)  # type: ignore[arg-type]
+        report = quantize_model(model, mode, group_size=32)
         assert report.bytes_before == fp32 and report.bytes_after == weight_bytes(model)
         ratios[mode] = report.linear_ratio
     # int8: 1 byte per weight + a bf16 scale per row; int4: half a byte + 4 bytes per 32.
@@ -187,19 +233,19 @@ def test_tied_head_is_quantized_as_its_own_copy() -> None:
     before = weight_bytes(model)
     assert before == sum(p.numel() * 4 for p in model.parameters())  # the tie counted once
     quantize_model(model, "int8")
-    assert isinstance(model.lm_head, Int8Linear)
+    assert isinstance(model.get_submodule("lm_head"), Int8Linear)
     assert torch.equal(model.model.embed_tokens.weight.float(), embedding.to(BF16).float())
-    assert model.model.layers[0].self_attn.q_proj.bias is not None
+    assert model.get_submodule("model.layers.0.self_attn.q_proj").bias is not None
 
 
 @pytest.mark.parametrize(
     ("make", "mode", "group"),
     [
-        (lambda: load_model("deep-tiny"), "int8", 128),
-        (lambda: load_model("deep-tiny"), "int4", 32),
-        (lambda: load_model("deep-tiny"), "int4", 128),  # mostly the fallback layout
-        (_gqa_tied, "int4", 32),
-        (_gqa_tied, "none", 128),  # the tied float head is stored once
+        pytest.param(_deep_tiny, "int8", 128, id="deep-tiny-int8"),
+        pytest.param(_deep_tiny, "int4", 32, id="deep-tiny-int4-32"),
+        pytest.param(_deep_tiny, "int4", 256, id="deep-tiny-int4-256"),  # groups of 32..128
+        pytest.param(_gqa_tied, "int4", 32, id="gqa-tied-int4"),
+        pytest.param(_gqa_tied, "none", 128, id="gqa-tied-none"),  # the tied head stored once
     ],
 )
 def test_save_and_load_give_identical_logits(
