@@ -43,7 +43,45 @@ def _kernel_usable(name: str, device: torch.device) -> bool:
     return device.type == "cpu" and hasattr(torch.ops.aten, name)
 
 
-class Int8Linear(nn.Module):
+class _WeightOnlyLinear(nn.Module):
+    """Shared forward of the quantized linears: kernel when it applies, else dequantize."""
+
+    in_features: int
+    out_features: int
+    compute_dtype: torch.dtype
+    kernel: str
+    bias: nn.Parameter | None
+
+    def dequantize(self, dtype: torch.dtype = torch.float32) -> Tensor:
+        raise NotImplementedError
+
+    def _kernel_applies(self, rows: int) -> bool:
+        raise NotImplementedError
+
+    def _call_kernel(self, flat: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _disable_kernel(self) -> None:
+        self.kernel = DEQUANTIZE
+
+    def forward(self, x: Tensor) -> Tensor:
+        # x: [..., K] -> [..., N]
+        flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
+        out: Tensor | None = None
+        if self.kernel != DEQUANTIZE and self._kernel_applies(flat.shape[0]):
+            try:
+                out = self._call_kernel(flat.contiguous())
+            except RuntimeError as exc:
+                logger.warning("%s failed (%s); dequantizing from now on", self.kernel, exc)
+                self._disable_kernel()
+        if out is None:
+            out = F.linear(flat, self.dequantize(self.compute_dtype))
+        if self.bias is not None:
+            out = out + self.bias
+        return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+
+
+class Int8Linear(_WeightOnlyLinear):
     """y = x W^T + b with W stored as int8 [N, K] and one scale per output row."""
 
     weight_int8: Tensor
@@ -85,33 +123,18 @@ class Int8Linear(nn.Module):
         """The weight the layer computes with: [N, K] in dtype."""
         return self.weight_int8.to(dtype) * self.scales.to(dtype)[:, None]
 
-    def forward(self, x: Tensor) -> Tensor:
-        # x: [..., K] -> [..., N]
-        flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
-        rows = flat.shape[0]
-        out: Tensor | None = None
-        if self.kernel == INT8_KERNEL and 0 < rows <= DEQUANTIZE_ABOVE_ROWS:
-            out = self._kernel(flat.contiguous())
-        if out is None:
-            out = F.linear(flat, self.dequantize(self.compute_dtype))
-        if self.bias is not None:
-            out = out + self.bias
-        return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+    def _kernel_applies(self, rows: int) -> bool:
+        return 0 < rows <= DEQUANTIZE_ABOVE_ROWS  # larger batches: dequantize + bf16 GEMM wins
 
-    def _kernel(self, flat: Tensor) -> Tensor | None:
-        try:
-            out: Tensor = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scales)
-        except RuntimeError as exc:
-            self.kernel = DEQUANTIZE
-            logger.warning("int8 kernel failed (%s); dequantizing from now on", exc)
-            return None
+    def _call_kernel(self, flat: Tensor) -> Tensor:
+        out: Tensor = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scales)
         return out
 
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, path={self.kernel}"
 
 
-class Int4Linear(nn.Module):
+class Int4Linear(_WeightOnlyLinear):
     """y = x W^T + b with W stored as 4-bit codes, one scale and zero per group of K columns.
 
     `packed` holds the CPU kernel's layout [N, K/2] when the kernel runs, else the portable one
@@ -192,29 +215,18 @@ class Int4Linear(nn.Module):
         weight = (grouped - 8) * scales[..., None] + zeros[..., None]
         return weight.view(n, padded)[:, : self.in_features]
 
-    def forward(self, x: Tensor) -> Tensor:
-        # x: [..., K] -> [..., N]
-        flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
-        out: Tensor | None = None
-        if self.kernel == INT4_KERNEL and flat.shape[0] > 0:
-            out = self._kernel(flat.contiguous())
-        if out is None:
-            out = F.linear(flat, self.dequantize(self.compute_dtype))
-        if self.bias is not None:
-            out = out + self.bias
-        return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+    def _kernel_applies(self, rows: int) -> bool:
+        return rows > 0
 
-    def _kernel(self, flat: Tensor) -> Tensor | None:
-        try:
-            out: Tensor = torch.ops.aten._weight_int4pack_mm_for_cpu(
-                flat, self.packed, self.group_size, self.scales_and_zeros
-            )
-        except RuntimeError as exc:
-            self.packed = pack_nibbles(self.codes())  # read before the path changes
-            self.kernel = DEQUANTIZE
-            logger.warning("int4 kernel failed (%s); dequantizing from now on", exc)
-            return None
+    def _call_kernel(self, flat: Tensor) -> Tensor:
+        out: Tensor = torch.ops.aten._weight_int4pack_mm_for_cpu(
+            flat, self.packed, self.group_size, self.scales_and_zeros
+        )
         return out
+
+    def _disable_kernel(self) -> None:
+        self.packed = pack_nibbles(self.codes())  # read the kernel layout before the path changes
+        self.kernel = DEQUANTIZE
 
     def extra_repr(self) -> str:
         return (

@@ -6,11 +6,10 @@ import time
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from twincore.platform.cli import quantize_cmd
 from twincore.platform.cli.context import load_settings
-from twincore.platform.cli.output import console, err_console, fail, print_json
+from twincore.platform.cli.output import console, err_console, fail, print_facts, print_json
 
 app = typer.Typer(help="Inspect models and try them by hand.", no_args_is_help=True)
 app.command("quantize")(quantize_cmd.quantize)
@@ -39,11 +38,7 @@ def info(
     if json_output:
         print_json(facts)
         return
-    table = Table("fact", "value", title=f"model {name}")
-    for key, value in facts.items():
-        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
-        table.add_row(key, str(shown))
-    console.print(table)
+    print_facts(facts, f"model {name}")
 
 
 @app.command("generate")

@@ -16,6 +16,17 @@ def print_json(data: Any) -> None:
     console.file.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def print_facts(facts: dict[str, Any], title: str) -> None:
+    """A two-column table of facts, integers with thousands separators."""
+    from rich.table import Table
+
+    table = Table("fact", "value", title=title)
+    for key, value in facts.items():
+        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+        table.add_row(key, str(shown))
+    console.print(table)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print an error in red on stderr and exit with `code`."""
     import typer

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from twincore.platform.cli.context import load_settings
-from twincore.platform.cli.output import console, fail, print_json
+from twincore.platform.cli.output import console, fail, print_facts, print_json
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -71,8 +70,4 @@ def quantize(
     if json_output:
         print_json(facts)
         return
-    table = Table("fact", "value", title=f"quantized {name}")
-    for key, value in facts.items():
-        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
-        table.add_row(key, str(shown))
-    console.print(table)
+    print_facts(facts, f"quantized {name}")
