@@ -93,11 +93,12 @@ def test_quantize_command_writes_a_checkpoint_the_model_loads_from(
 ) -> None:
     out = tmp_path / "smollm2-int8"
     result = CliRunner().invoke(
-        app, ["model", "quantize", MODEL, "--mode", "int8", "--out", str(out), "--json"]
+        app, ["model", "quantize", MODEL, "--mode", "int8", "--out", str(out), "--eval", "--json"]
     )
     assert result.exit_code == 0, result.output
     facts = json.loads(result.stdout)
     assert facts["mode"] == "int8" and facts["linear_ratio"] <= 0.30
+    assert facts["eval_tokens"] == 2048 and abs(facts["perplexity_ratio"] - 1) < 0.01
     loaded = load_quantized(out)
     tokens = torch.arange(100, 164)[None]
     positions = torch.arange(64)[None]
