@@ -185,3 +185,38 @@ def test_deadline_ends_a_request(model: Transformer) -> None:
         assert engine.stats()["blocks_used"] == 0
     finally:
         engine.close()
+
+
+def test_preempted_sequences_resume_with_the_same_tokens(model: Transformer) -> None:
+    # 12 blocks of 8 tokens cannot hold four 20-token prompts growing by 24 tokens each at once:
+    # the newest sequences are preempted, recomputed later, and still match the plain loop.
+    engine = Engine(model, None, EngineConfig(block_size=8, num_blocks=12, max_batch_tokens=16))
+    prompts = [p[:20] + [7] * max(0, 20 - len(p)) for p in _prompts(4, seed=8)]
+    expected = [greedy_generate(model, p, 24) for p in prompts]
+    results: dict[int, list[int]] = {}
+
+    def run(i: int) -> None:
+        results[i] = engine.complete(GenerationRequest(tuple(prompts[i]), _greedy(24))).token_ids[0]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [results[i] for i in range(4)] == expected
+        assert engine.stats()["preemptions"] > 0
+        assert engine.stats()["blocks_used"] == 0
+    finally:
+        engine.close()
+
+
+def test_every_candidate_gets_a_final_chunk_when_a_request_ends_early(model: Transformer) -> None:
+    engine = Engine(model, None, EngineConfig(block_size=8, num_blocks=128))
+    try:
+        params = SamplingParams(max_tokens=900, temperature=0.8, seed=1, n=3)
+        completion = engine.complete(GenerationRequest((1, 2, 3), params, deadline_s=0.05))
+        assert completion.finish_reasons == ["deadline"] * 3
+        assert engine.stats()["blocks_used"] == 0
+    finally:
+        engine.close()
