@@ -27,6 +27,7 @@ def engine(
     streams: Annotated[
         str, typer.Option(help="concurrent stream counts, comma separated")
     ] = "1,4,8,16",
+    repeats: Annotated[int, typer.Option(min=1, max=10, help="best of N batch-1 runs")] = 3,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Batch-1 decode, time to first token, concurrent streams, prefix-cache savings, int8/int4,
@@ -35,7 +36,7 @@ def engine(
 
     settings = load_settings()
     counts = tuple(sorted({int(c) for c in streams.split(",") if c.strip()}))
-    bench = BenchSettings(new_tokens=tokens, streams=counts)
+    bench = BenchSettings(new_tokens=tokens, streams=counts, repeats=repeats)
     with console.status("benchmarking (HF transformers, our engine fp32/int8/int4, streams) ..."):
         report = bench_engine(
             list(model or DEFAULT_BENCH_MODELS), data_dir=settings.data_dir, settings=bench

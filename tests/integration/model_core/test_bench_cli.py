@@ -26,7 +26,19 @@ KEYS = (
 def test_bench_engine_json_on_deep_tiny() -> None:
     result = CliRunner().invoke(
         app,
-        ["bench", "engine", "--model", "deep-tiny", "--tokens", "4", "--streams", "1,2", "--json"],
+        [
+            "bench",
+            "engine",
+            "--model",
+            "deep-tiny",
+            "--tokens",
+            "4",
+            "--streams",
+            "1,2",
+            "--repeats",
+            "1",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
