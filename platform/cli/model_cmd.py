@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from twincore.platform.cli import quantize_cmd
-from twincore.platform.cli.context import load_settings
+from twincore.platform.cli.context import load_settings, resolve_model_or_fail
 from twincore.platform.cli.output import console, err_console, fail, print_facts, print_json
 
 app = typer.Typer(help="Inspect models and try them by hand.", no_args_is_help=True)
@@ -26,11 +26,11 @@ def info(
 ) -> None:
     """Layers, heads, experts, total/active parameters and KV-cache bytes per token."""
     from twincore.model_core.info import model_info
-    from twincore.model_core.sources import resolve_source, source_config
+    from twincore.model_core.sources import source_config
 
-    settings = load_settings()
+    source = resolve_model_or_fail(name, load_settings())
     try:
-        config = source_config(resolve_source(name, data_dir=settings.data_dir))
+        config = source_config(source)
     except (ValueError, OSError) as exc:
         fail(str(exc), code=2)
         return
@@ -56,15 +56,9 @@ def generate(
 
     from twincore.model_core.generate import greedy_stream
     from twincore.model_core.loader import load_model
-    from twincore.model_core.sources import resolve_source
     from twincore.model_core.tokenizer import IncrementalDecoder, Tokenizer
 
-    settings = load_settings()
-    try:
-        source = resolve_source(name, data_dir=settings.data_dir)
-    except (ValueError, OSError) as exc:
-        fail(str(exc), code=2)
-        return
+    source = resolve_model_or_fail(name, load_settings())
     if source.path is None:
         fail(f"{name} is a preset with random weights and no tokenizer; name a checkpoint", code=2)
         return

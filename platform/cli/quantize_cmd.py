@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from twincore.platform.cli.context import load_settings
+from twincore.platform.cli.context import load_settings, resolve_model_or_fail
 from twincore.platform.cli.output import console, fail, print_facts, print_json
 
 TOKENIZER_FILES = (
@@ -50,16 +50,10 @@ def quantize(
     from twincore.model_core.perplexity import perplexity
     from twincore.model_core.quant import QuantMode, quantize_model, save_quantized
     from twincore.model_core.quant_linear import INT4_GROUP_SIZES
-    from twincore.model_core.sources import resolve_source
 
     if mode is Mode.int4 and group_size not in INT4_GROUP_SIZES:
         fail(f"--group-size must be one of {INT4_GROUP_SIZES}, got {group_size}", code=2)
-    settings = load_settings()
-    try:
-        source = resolve_source(name, data_dir=settings.data_dir)
-    except (ValueError, OSError) as exc:
-        fail(str(exc), code=2)
-        return
+    source = resolve_model_or_fail(name, load_settings())
     with console.status(f"loading {name} ..."):
         model = load_model(source.path if source.path is not None else source.name)
     eval_ids = _eval_ids(source.path) if evaluate else None
