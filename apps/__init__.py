@@ -1,4 +1,5 @@
-"""twincore.apps: one Gradio front end per service, plus the platform console.
+"""twincore.apps: Gradio front ends mounted by the gateway at /ui/<name>.
 
-Not built yet: each app lands with its service's issue.
+Built so far: the playground (chat with either core, the routing decision shown). Each service's
+app lands with its service's issue; the console with the router's.
 """

@@ -224,7 +224,9 @@ def load_quantized(directory: Path) -> Transformer:
         raise ValueError(f"{directory}: unsupported quantized format {meta.get('format_version')}")
     config = config_from_dict(meta["config"])
     dtype = getattr(torch, meta["activation_dtype"])
-    tensors = load_file(directory / WEIGHTS_FILE)
+    # load_file hands out tensors at arbitrary byte offsets; the int8 and int4 CPU kernels read
+    # with aligned vector loads and crash on them, so each tensor moves into torch's aligned memory.
+    tensors = {name: t.clone() for name, t in load_file(directory / WEIGHTS_FILE).items()}
     with torch.device("meta"):
         model = Transformer(config)
     for name in [n.removesuffix(".weight_int8") for n in tensors if n.endswith(".weight_int8")]:

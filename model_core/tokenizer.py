@@ -76,6 +76,8 @@ class Tokenizer:
         self.backend = backend
         self.bos_token = bos_token
         self.eos_token = eos_token
+        self.unk_token = unk_token
+        self.pad_token = pad_token
         self.chat_template = chat_template
         # What the template sees, as transformers' special_tokens_map: only tokens that exist.
         named = {"bos_token": bos_token, "eos_token": eos_token}
@@ -145,6 +147,26 @@ class Tokenizer:
             unk_token=named["unk"],
             pad_token=named["pad"],
             chat_template=meta.get("tokenizer.chat_template"),
+        )
+
+    def save(self, directory: Path) -> None:
+        """Write this tokenizer as a folder that `from_dir` rebuilds exactly.
+
+        The post-processor travels inside tokenizer.json, so the config leaves out
+        add_bos_token/add_eos_token (which would make `from_dir` rebuild it); the extra stop ids
+        go to generation_config.json. Write into a fresh folder: a chat_template.jinja already
+        there would win over the template saved here.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        self.backend.save(str(directory / "tokenizer.json"))
+        named = {"bos_token": self.bos_token, "eos_token": self.eos_token}
+        named |= {"unk_token": self.unk_token, "pad_token": self.pad_token}
+        config: dict[str, Any] = {key: value for key, value in named.items() if value is not None}
+        if self.chat_template is not None:
+            config["chat_template"] = self.chat_template
+        _write_json(directory / "tokenizer_config.json", config)
+        _write_json(
+            directory / "generation_config.json", {"eos_token_id": list(self._extra_stop_ids)}
         )
 
     @property
@@ -343,6 +365,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
     return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _content(token: object) -> str | None:

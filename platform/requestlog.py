@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from twincore.platform.db.base import Base, UTCDateTime, utcnow
@@ -26,6 +27,11 @@ class RequestLogEntry(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
     core: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(64))
+    """The model the client asked for (auto, deep, swift)."""
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The router's decision: core, reason, budget, fallback."""
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -41,6 +47,8 @@ def record_request(
     duration_ms: float,
     api_key_id: int | None = None,
     core: str | None = None,
+    model: str | None = None,
+    decision: dict[str, Any] | None = None,
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
     error: str | None = None,
@@ -54,6 +62,9 @@ def record_request(
         duration_ms=duration_ms,
         api_key_id=api_key_id,
         core=core,
+        model=model,
+        decision=decision,
+        fallback=bool(decision and decision.get("fallback_from")),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         error=error,

@@ -48,6 +48,13 @@ class CoreConfig(BaseModel):
     api_key_env: str | None = Field(
         None, description="name of the environment variable that holds the remote API key"
     )
+    threads: int | None = Field(None, ge=1, description="torch threads; default all CPUs")
+    max_running: int = Field(16, ge=1, description="sequences the engine decodes together")
+    max_waiting: int = Field(64, ge=0, description="queued requests before 'queue full'")
+    kv_memory_mb: int = Field(256, ge=1, description="KV cache pool of the native engine")
+    replicas: int = Field(1, ge=1, description="Ray Serve replicas of this core")
+    num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved per replica")
+    num_gpus: float = Field(0.0, ge=0, description="Ray GPUs reserved per replica")
 
     @model_validator(mode="after")
     def _remote_needs_url(self) -> CoreConfig:
@@ -81,6 +88,22 @@ class AuthConfig(BaseModel):
     require_api_key: bool | None = Field(
         None,
         description="require an API key on every request; default: off in dev mode, on otherwise",
+    )
+
+
+class GatewayConfig(BaseModel):
+    """The HTTP edge: where it listens and how much each key may ask."""
+
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds")
+    port: int = Field(8000, ge=1, le=65535)
+    rate_limit_per_minute: float = Field(
+        600.0, gt=0, description="sustained requests per minute per API key (token bucket)"
+    )
+    rate_limit_burst: int = Field(60, ge=1, description="requests a key may send at once")
+    default_max_tokens: int = Field(256, ge=1, description="budget when a request sets none")
+    replicas: int = Field(1, ge=1, description="Ray Serve replicas of the gateway")
+    router_cooldown_s: float = Field(
+        10.0, ge=0, description="seconds a failed core is tried last before it gets traffic again"
     )
 
 
@@ -129,6 +152,7 @@ class Settings(BaseSettings):
         "auto", description="auto: console on a terminal, JSON lines otherwise"
     )
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     graph: GraphConfig = Field(default_factory=GraphConfig)
     cores: CoresConfig = Field(default_factory=lambda: CoresConfig.model_validate({}))
 
@@ -168,6 +192,28 @@ class Settings(BaseSettings):
         if url.password is not None and str(url.password) in INSECURE_SECRETS:
             problems.append("the password in TWINCORE_DATABASE_URL is empty or a known default")
         return problems
+
+    def absolute(self) -> Settings:
+        """A copy with every relative path made absolute against the current directory, for
+        processes (Ray workers) that run elsewhere."""
+        url = make_url(self.database_url)
+        database_url = self.database_url
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            database = Path(url.database)
+            if not database.is_absolute():
+                database_url = url.set(database=str(database.resolve())).render_as_string(
+                    hide_password=False
+                )
+        graph = self.graph.model_copy(
+            update={"path": self.graph.path.resolve() if self.graph.path else None}
+        )
+        return self.model_copy(
+            update={
+                "data_dir": self.data_dir.resolve(),
+                "database_url": database_url,
+                "graph": graph,
+            }
+        )
 
     def masked(self) -> dict[str, Any]:
         """The configuration as JSON-ready data with every secret replaced by asterisks."""

@@ -8,18 +8,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from gguf import GGUFReader
-
 from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.backends.core_cache import load_core_model
 from twincore.model_core.engine.engine import Engine
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk, EngineConfig, GenerationRequest
 from twincore.model_core.info import count_parameters
-from twincore.model_core.loader import load_model
 from twincore.model_core.model import Transformer
-from twincore.model_core.quant import quantize_model
-from twincore.model_core.sources import resolve_source
-from twincore.model_core.tokenizer import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +37,16 @@ class NativeBackend:
 
     def __init__(self, profile: CoreProfile, *, data_dir: Path) -> None:
         self.name, self.profile = profile.name, profile
-        source = resolve_source(profile.model, data_dir=data_dir)
-        if source.path is None:
-            raise ValueError(f"{profile.model} is a preset without weights; a core needs real ones")
-        model, self.tokenizer = self._load(source.path)
-        report = quantize_model(model, profile.quantization)
-        logger.info("core %s: %s, %s", self.name, profile.model, report)
+        model, self.tokenizer, self.from_cache = load_core_model(
+            profile.model, profile.quantization, data_dir=data_dir
+        )
+        source = "cache" if self.from_cache else "conversion"
+        logger.info(
+            "core %s: %s (%s) from %s", self.name, profile.model, profile.quantization, source
+        )
         self.model: Transformer = model
         self.engine = Engine(model, self.tokenizer, profile.engine)
         self._params = count_parameters(model.config)
-
-    @staticmethod
-    def _load(path: Path) -> tuple[Transformer, Tokenizer]:
-        if path.suffix == ".gguf":
-            reader = GGUFReader(path)  # parse once for both
-            return load_model(reader), Tokenizer.from_gguf(reader)
-        return load_model(path), Tokenizer.from_dir(path)
 
     async def generate(self, request: CoreRequest) -> AsyncIterator[Chunk]:
         if request.prompt is not None:

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from twincore import __version__
-from twincore.platform.cli import apikey_cmd, bench_cmd, config_cmd, db_cmd, model_cmd
+from twincore.platform.cli import (
+    bench_cmd,
+    config_cmd,
+    db_cmd,
+    keys_cmd,
+    model_cmd,
+    serve_cmd,
+    up_cmd,
+)
 from twincore.platform.cli.output import console
 from twincore.platform.logs import configure_logging
 
@@ -19,7 +27,9 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
-app.add_typer(apikey_cmd.app, name="apikey")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("up")(up_cmd.up)
+app.command("serve")(serve_cmd.serve)
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(bench_cmd.app, name="bench")
 

@@ -29,17 +29,17 @@ def test_db_upgrade_creates_var_twincore_db_and_downgrade_empties_it(isolated_en
     assert json.loads(run("db", "current", "--json").stdout)["current"] == []
 
 
-def test_apikey_lifecycle_through_the_cli() -> None:
-    assert "db upgrade" in run("apikey", "list").stderr  # refuses before the schema exists
+def test_keys_lifecycle_through_the_cli() -> None:
+    assert "db upgrade" in run("keys", "list").stderr  # refuses before the schema exists
     assert run("db", "upgrade").returncode == 0
-    created = json.loads(run("apikey", "create", "gradio-console", "--json").stdout)
+    created = json.loads(run("keys", "create", "--name", "gradio-console", "--json").stdout)
     assert created["token"].startswith("tc_")
-    listed = json.loads(run("apikey", "list", "--json").stdout)
+    listed = json.loads(run("keys", "list", "--json").stdout)
     assert [(k["name"], k["active"]) for k in listed] == [("gradio-console", True)]
     assert created["token"] not in json.dumps(listed)
-    assert run("apikey", "revoke", str(created["id"])).returncode == 0
-    assert json.loads(run("apikey", "list", "--json").stdout)[0]["active"] is False
-    missing = run("apikey", "revoke", "999")
+    assert run("keys", "revoke", str(created["id"])).returncode == 0
+    assert json.loads(run("keys", "list", "--json").stdout)[0]["active"] is False
+    missing = run("keys", "revoke", "999")
     assert missing.returncode == 2 and "no API key with id 999" in missing.stderr
 
 

@@ -37,7 +37,7 @@ def test_config_show_warns_what_start_up_will_refuse(monkeypatch: pytest.MonkeyP
 
 def test_start_up_refuses_insecure_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWINCORE_DEV_MODE", "false")
-    for command in (["db", "upgrade"], ["apikey", "create", "ops"]):
+    for command in (["db", "upgrade"], ["keys", "create", "--name", "ops"]):
         result = runner.invoke(app, command)
         assert result.exit_code == 2
         assert "TWINCORE_SECRET_KEY is empty or a known default" in result.stderr

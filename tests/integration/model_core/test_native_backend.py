@@ -14,11 +14,11 @@ from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk
 
 
-def test_swift_core_answers_a_chat_through_the_seam(default_gguf: Callable[[str], Path]) -> None:
+def test_swift_core_answers_a_chat_through_the_seam(
+    default_gguf: Callable[[str], Path], tmp_path: Path
+) -> None:
     gguf = default_gguf("smollm2-135m-instruct")
-    backend = NativeBackend(
-        CoreProfile("swift", str(gguf), quantization="int8"), data_dir=gguf.parent
-    )
+    backend = NativeBackend(CoreProfile("swift", str(gguf), quantization="int8"), data_dir=tmp_path)
     try:
         seam: CoreBackend = backend  # structural check: NativeBackend satisfies the protocol
         request = CoreRequest(

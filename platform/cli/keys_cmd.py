@@ -1,4 +1,4 @@
-"""`twincore apikey ...`: issue, list and revoke gateway API keys."""
+"""`twincore keys ...`: issue, list and revoke gateway API keys."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 
 @app.command("create")
 def create(
-    name: Annotated[str, typer.Argument(help="who or what uses the key")],
+    name: Annotated[str, typer.Option("--name", "-n", help="who or what uses the key")],
     json_output: JsonFlag = False,
 ) -> None:
     """Issue a key; its token is printed once and cannot be shown again."""
@@ -70,7 +70,7 @@ def list_keys(json_output: JsonFlag = False) -> None:
 
 
 @app.command("revoke")
-def revoke(key_id: Annotated[int, typer.Argument(help="the key's id from `apikey list`")]) -> None:
+def revoke(key_id: Annotated[int, typer.Argument(help="the key's id from `keys list`")]) -> None:
     """Revoke a key; requests using it are refused from now on."""
     try:
         with session_scope(_sessions(load_settings())) as session:

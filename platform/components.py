@@ -1,0 +1,90 @@
+"""How services and UIs join the platform: each declares itself once, the app builder wires it.
+
+A service is a plain class (no Ray inside) plus a function that builds its FastAPI router from
+a client of that class; the builder turns the class into a Ray Serve deployment, or the gateway
+holds an instance in-process. A UI is a Gradio builder function mounted at `/ui/<name>` (Blocks
+objects cannot be pickled into a Serve ingress, so they are built inside the gateway replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import gradio as gr
+    from fastapi import APIRouter
+
+    from twincore.platform.routing.router import RouterClient
+    from twincore.platform.settings import Settings
+
+
+@dataclass(frozen=True)
+class UiContext:
+    """What a UI builder gets: the router (in-process or a handle client) and the settings."""
+
+    router: RouterClient
+    settings: Settings
+    services: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServiceComponent:
+    """A domain service: `factory(router, settings)` builds the service object; `api(service)`
+    builds its routes, mounted at `/v1/services/<name>` behind the gateway's auth."""
+
+    name: str
+    factory: Callable[[RouterClient, Settings], Any]
+    api: Callable[[Any], APIRouter]
+
+
+@dataclass(frozen=True)
+class UiComponent:
+    """A Gradio screen mounted at `/ui/<name>`."""
+
+    name: str
+    title: str
+    build: Callable[[UiContext], gr.Blocks]
+
+
+# Modules that declare components (a `COMPONENTS` tuple each); services add themselves here.
+COMPONENT_MODULES: tuple[str, ...] = ("twincore.apps.playground",)
+
+
+def load_components(
+    modules: tuple[str, ...] = COMPONENT_MODULES,
+) -> tuple[list[ServiceComponent], list[UiComponent]]:
+    """Every declared component, services and UIs apart."""
+    services: list[ServiceComponent] = []
+    uis: list[UiComponent] = []
+    for module_name in modules:
+        for component in importlib.import_module(module_name).COMPONENTS:
+            if isinstance(component, ServiceComponent):
+                services.append(component)
+            elif isinstance(component, UiComponent):
+                uis.append(component)
+            else:
+                raise TypeError(f"{module_name}: {component!r} is not a component")
+    return services, uis
+
+
+class LocalServiceClient:
+    """A service object seen the way routes see a Ray handle: every method call is awaited
+    (blocking methods run on a worker thread so the event loop keeps serving)."""
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._service, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if inspect.iscoroutinefunction(method):
+                return await method(*args, **kwargs)
+            return await asyncio.to_thread(method, *args, **kwargs)
+
+        return call

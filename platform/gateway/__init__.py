@@ -1,0 +1,1 @@
+"""The HTTP edge: OpenAI-compatible API, auth, rate limits, metrics, request log, UIs."""

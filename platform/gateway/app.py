@@ -1,0 +1,137 @@
+"""Builds the gateway's FastAPI app: OpenAI API, health, metrics, services and UIs.
+
+The same function serves a Ray Serve ingress replica and an in-process app (tests, embedding):
+only the router client differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from twincore import __version__
+from twincore.platform.components import ServiceComponent, UiComponent, UiContext
+from twincore.platform.db import create_db_engine, session_factory
+from twincore.platform.gateway import openai_api
+from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, authorize
+from twincore.platform.gateway.metrics import GatewayMetrics
+from twincore.platform.gateway.middleware import TrackingMiddleware
+from twincore.platform.gateway.ratelimit import RateLimiter
+from twincore.platform.gateway.responses import error_body
+from twincore.platform.gateway.security import Authenticator
+from twincore.platform.gateway.tracking import RequestLogWriter
+from twincore.platform.routing.router import RouterClient
+from twincore.platform.settings import Settings, secret_key_bytes
+
+logger = logging.getLogger(__name__)
+
+
+def build_state(
+    settings: Settings, router: RouterClient, services: dict[str, Any] | None = None
+) -> GatewayState:
+    sessions = session_factory(create_db_engine(settings.database_url))
+    return GatewayState(
+        settings=settings,
+        router=router,
+        auth=Authenticator(
+            sessions, secret_key_bytes(settings), require_key=bool(settings.auth.require_api_key)
+        ),
+        limiter=RateLimiter(
+            per_minute=settings.gateway.rate_limit_per_minute,
+            burst=settings.gateway.rate_limit_burst,
+        ),
+        metrics=GatewayMetrics(),
+        log_writer=RequestLogWriter(sessions),
+        services=services or {},
+    )
+
+
+def build_gateway(
+    state: GatewayState,
+    *,
+    services: list[ServiceComponent] = (),  # type: ignore[assignment]
+    uis: list[UiComponent] = (),  # type: ignore[assignment]
+) -> FastAPI:
+    """The ASGI app of one gateway; `state.services` holds a client per service component."""
+    app = FastAPI(
+        title="Twincore",
+        version=__version__,
+        description="OpenAI-compatible API over two model cores, and the domain services.",
+    )
+    app.state.gateway = state
+    app.add_middleware(TrackingMiddleware, state=state)
+    _add_error_handlers(app)
+    app.include_router(openai_api.router)
+    _add_operations(app)
+    for component in services:
+        app.include_router(
+            component.api(state.services[component.name]),
+            prefix=f"/v1/services/{component.name}",
+            dependencies=[Depends(authorize)],
+        )
+    if uis:
+        _mount_uis(app, state, uis)
+    return app
+
+
+def _add_operations(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, Any]:
+        """Liveness: the gateway process answers."""
+        return {"ok": True, "version": __version__}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(state: State) -> JSONResponse:
+        """Readiness: at least one core can serve; per-core health in the body."""
+        health = await state.router.health()
+        return JSONResponse(health, status_code=200 if health["ok"] else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics(state: State) -> Response:
+        """Prometheus text: requests, tokens, latency per core, routing decisions."""
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/whoami", tags=["operations"])
+    async def whoami(caller: Caller) -> dict[str, Any]:
+        """The caller as the gateway sees it (key id and name)."""
+        return {"key_id": caller.key_id, "name": caller.name}
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.message, error.type, param=error.param),
+            status_code=error.status,
+            headers=error.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        first = problems[0] if problems else {}
+        fields = [".".join(str(p) for p in item.get("loc", ()) if p != "body") for item in problems]
+        message = "; ".join(
+            f"{name or 'body'}: {item.get('msg', 'invalid')}"
+            for name, item in zip(fields, problems, strict=True)
+        )
+        param = fields[0] if fields and first else None
+        return JSONResponse(
+            error_body(message or "invalid request body", "invalid_request_error", param=param),
+            status_code=422,
+        )
+
+
+def _mount_uis(app: FastAPI, state: GatewayState, uis: list[UiComponent]) -> None:
+    import gradio as gr  # only gateways that serve UIs pay for importing Gradio
+
+    context = UiContext(router=state.router, settings=state.settings, services=state.services)
+    for component in uis:
+        blocks = component.build(context)
+        gr.mount_gradio_app(app, blocks, path=f"/ui/{component.name}")
+        logger.info("UI %s mounted at /ui/%s", component.title, component.name)

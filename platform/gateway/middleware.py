@@ -1,0 +1,73 @@
+"""Tracking middleware (pure ASGI, so streaming bodies pass untouched): request id, timing,
+metrics and one request-log row per API request once its response has ended."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from twincore.platform.gateway.deps import GatewayState
+from twincore.platform.gateway.tracking import RequestRecord
+from twincore.platform.logs import request_id_var
+
+# Health probes, metrics scrapes, docs and UI assets would drown the log; API calls are kept.
+TRACKED_PREFIXES = ("/v1/",)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class TrackingMiddleware:
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(TRACKED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        record = RequestRecord(request_id=_request_id(scope), method=scope["method"], path=path)
+        scope["twincore.record"] = record
+        token = request_id_var.set(record.request_id)
+        started = time.perf_counter()
+
+        async def send_tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status_code = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(name == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", record.request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except BaseException as error:
+            record.error = record.error or f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            record.duration_ms = (time.perf_counter() - started) * 1000
+            self._finish(record, started)
+            request_id_var.reset(token)
+
+    def _finish(self, record: RequestRecord, started: float) -> None:
+        metrics, core = self.state.metrics, record.core or "none"
+        endpoint = record.path.removeprefix("/v1/")[:64]
+        metrics.requests.labels(endpoint, core, str(record.status_code)).inc()
+        metrics.latency.labels(core).observe(record.duration_ms / 1000)
+        if record.first_token_s is not None:
+            metrics.first_token.labels(core).observe(record.first_token_s - started)
+        if record.core:
+            metrics.tokens.labels(core, "prompt").inc(record.prompt_tokens)
+            metrics.tokens.labels(core, "completion").inc(record.completion_tokens)
+        self.state.log_writer.submit(record)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            given: str = value.decode("latin-1")
+            if _SAFE_ID.match(given):
+                return given
+    return f"req-{uuid.uuid4().hex[:20]}"

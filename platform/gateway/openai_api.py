@@ -1,0 +1,184 @@
+"""The OpenAI-compatible endpoints: chat and text completions (stream or not) and models."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.types import Chunk
+from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, current_record
+from twincore.platform.gateway.responses import (
+    SSE_DONE,
+    Collected,
+    Kind,
+    ResponseBuilder,
+    error_body,
+    sse,
+)
+from twincore.platform.gateway.schemas import ChatCompletionRequest, CompletionRequest
+from twincore.platform.gateway.tracking import RequestRecord
+from twincore.platform.routing.types import AUTO, Decision, RouteError, RouteEvent, RouteRequest
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+DISCONNECT_POLL_S = 0.25
+
+
+@router.post("/chat/completions")
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, state: State, _caller: Caller
+) -> Response:
+    """Chat completion; `model` is `auto` (the router chooses), `deep` or `swift`."""
+    record = current_record(request)
+    core_request = CoreRequest(
+        messages=body.chat_messages(),
+        params=body.sampling(state.settings.gateway.default_max_tokens),
+        request_id=record.request_id,
+    )
+    route = RouteRequest(core_request, body.model)
+    return await _serve(state, request, route, "chat", body.stream, body.include_usage)
+
+
+@router.post("/completions")
+async def completions(
+    body: CompletionRequest, request: Request, state: State, _caller: Caller
+) -> Response:
+    """Text completion of a raw prompt (no chat template)."""
+    record = current_record(request)
+    core_request = CoreRequest(
+        prompt=body.prompt_text(),
+        params=body.sampling(state.settings.gateway.default_max_tokens),
+        request_id=record.request_id,
+    )
+    route = RouteRequest(core_request, body.model)
+    return await _serve(state, request, route, "text", body.stream, body.include_usage)
+
+
+@router.get("/models")
+async def list_models(state: State, _caller: Caller) -> dict[str, Any]:
+    """`auto` and each core, with what the core runs."""
+    if not state.model_info:
+        state.model_info = await state.router.models()
+    described = {AUTO: {"description": "the router chooses the core"}, **state.model_info}
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "twincore", "twincore": info}
+            for name, info in described.items()
+        ],
+    }
+
+
+async def _serve(
+    state: GatewayState,
+    request: Request,
+    route: RouteRequest,
+    kind: Kind,
+    stream: bool,
+    include_usage: bool,
+) -> Response:
+    record = current_record(request)
+    record.model = route.model
+    events = state.router.stream(route)
+    first = await anext(events)
+    if isinstance(first, RouteError):
+        await events.aclose()
+        if first.decision is not None:
+            _note_decision(state, record, first.decision, route=route)
+        raise ApiError(first.status, first.message, first.type)
+    if not isinstance(first, Decision):
+        await events.aclose()
+        raise ApiError(500, "the router answered without a decision", "server_error")
+    _note_decision(state, record, first, route=route)
+    builder = ResponseBuilder(kind, record.request_id, first)
+    headers = {"x-twincore-core": first.core, "x-request-id": record.request_id}
+    if stream:
+        body = _stream_body(events, builder, record, include_usage)
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    collected = await _collect_unless_disconnected(request, events, record)
+    if collected.error is not None:
+        raise ApiError(502, f"core {first.core} failed: {collected.error}", "server_error")
+    return JSONResponse(builder.complete(collected), headers=headers)
+
+
+def _note_decision(
+    state: GatewayState, record: RequestRecord, decision: Decision, *, route: RouteRequest
+) -> None:
+    record.core, record.decision = decision.core, decision.as_dict()
+    state.metrics.decisions.labels(
+        route.model, decision.core, str(decision.fallback_from is not None).lower()
+    ).inc()
+
+
+def _count(record: RequestRecord, chunk: Chunk) -> None:
+    if record.first_token_s is None and chunk.text:
+        record.first_token_s = time.perf_counter()
+    if chunk.usage is not None:
+        record.prompt_tokens = chunk.usage.prompt_tokens
+        record.completion_tokens = chunk.usage.completion_tokens
+    if chunk.error:
+        record.error = chunk.error
+
+
+async def _collect_unless_disconnected(
+    request: Request, events: AsyncGenerator[RouteEvent, None], record: RequestRecord
+) -> Collected:
+    """Gather the whole answer; a client that hangs up cancels the generation."""
+
+    async def collect() -> Collected:
+        collected = Collected()
+        try:
+            async for event in events:
+                if isinstance(event, Chunk):
+                    _count(record, event)
+                    collected.add(event)
+        finally:
+            await events.aclose()
+        return collected
+
+    task = asyncio.ensure_future(collect())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                record.error = "client disconnected"
+                record.status_code = 499
+                task.cancel()
+                raise ApiError(499, "client disconnected", "client_closed_request")
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def _stream_body(
+    events: AsyncGenerator[RouteEvent, None],
+    builder: ResponseBuilder,
+    record: RequestRecord,
+    include_usage: bool,
+) -> AsyncIterator[str]:
+    """SSE events; closing this generator (client gone) closes the router stream, which
+    cancels the generation in the core."""
+    collected = Collected()
+    try:
+        async for event in events:
+            if not isinstance(event, Chunk):
+                continue
+            _count(record, event)
+            collected.add(event)
+            if event.error:
+                yield sse(error_body(f"core failed mid-stream: {event.error}", "server_error"))
+                break
+            yield builder.stream_event(event)
+        else:
+            yield builder.final_event(collected.usage, include_usage=include_usage)
+        yield SSE_DONE
+    finally:
+        await events.aclose()

@@ -1,0 +1,111 @@
+"""Per-request bookkeeping: a record filled in while the request runs, written after it ends.
+
+The writes happen on one background thread in small batches, so a request never waits for the
+database; `flush()` waits until everything queued so far is stored (tests, shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from twincore.platform.db import session_scope
+from twincore.platform.requestlog import record_request
+
+logger = logging.getLogger(__name__)
+
+BATCH = 64
+
+
+@dataclass
+class RequestRecord:
+    """What the request log and the metrics need to know about one request."""
+
+    request_id: str
+    method: str
+    path: str
+    status_code: int = 500
+    duration_ms: float = 0.0
+    api_key_id: int | None = None
+    model: str | None = None
+    core: str | None = None
+    decision: dict[str, Any] | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_s: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RequestLogWriter:
+    """Stores records on a daemon thread; a failed batch is logged, never raised to a request."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._queue: queue.Queue[RequestRecord | threading.Event | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
+        self._thread.start()
+
+    def submit(self, record: RequestRecord) -> None:
+        self._queue.put(record)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every record submitted before this call is stored."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch: list[RequestRecord] = []
+            markers: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= BATCH or self._queue.empty():
+                    break
+                item = self._queue.get()
+            self._store(batch)
+            for marker in markers:
+                marker.set()
+            if stop:
+                return
+
+    def _store(self, batch: list[RequestRecord]) -> None:
+        if not batch:
+            return
+        try:
+            with session_scope(self._sessions) as session:
+                for r in batch:
+                    record_request(
+                        session,
+                        request_id=r.request_id,
+                        method=r.method,
+                        path=r.path,
+                        status_code=r.status_code,
+                        duration_ms=r.duration_ms,
+                        api_key_id=r.api_key_id,
+                        core=r.core,
+                        model=r.model,
+                        decision=r.decision,
+                        prompt_tokens=r.prompt_tokens,
+                        completion_tokens=r.completion_tokens,
+                        error=r.error,
+                    )
+        except Exception:
+            logger.exception("could not store %d request log entries", len(batch))

@@ -1,0 +1,84 @@
+"""Starting and stopping Ray for the CLI: a private local cluster, or an existing one.
+
+A local cluster is started with `address="local"` (never a stale cluster file) and is shut down
+on exit, Ctrl-C or SIGTERM, so no Ray process outlives the command.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from twincore.platform.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# The local cluster's shared-memory object store only carries request and response objects.
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
+
+
+def cpus_needed(settings: Settings) -> int:
+    """Logical CPUs the cores reserve; a laptop cluster advertises at least this many."""
+    cores = (settings.cores.deep, settings.cores.swift)
+    return math.ceil(sum(c.replicas * c.num_cpus for c in cores))
+
+
+@contextmanager
+def ray_cluster(
+    settings: Settings, *, address: str | None = None, dashboard: bool = False
+) -> Iterator[None]:
+    """Connect to `address`, or start a private local cluster; leave it as found on exit."""
+    import ray
+
+    # Local clusters need no token between their own processes, and nothing phones home.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    else:
+        ray.init(
+            address="local",
+            num_cpus=max(os.cpu_count() or 1, cpus_needed(settings)),
+            include_dashboard=dashboard,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
+    try:
+        yield
+    finally:
+        if not address:
+            from ray import serve
+
+            serve.shutdown()  # type: ignore[no-untyped-call]
+        ray.shutdown()
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so `finally` blocks shut Ray down on either."""
+
+    def raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_forever() -> None:
+    """Block until Ctrl-C or SIGTERM (as KeyboardInterrupt)."""
+    stop = threading.Event()
+    while not stop.wait(3600):
+        pass

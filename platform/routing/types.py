@@ -1,0 +1,64 @@
+"""What flows between the gateway, the router and the cores: requests, decisions, failures."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.types import Chunk
+
+CORE_NAMES = ("deep", "swift")
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """A generation request before a core is chosen: `model` is `auto` or a core's name."""
+
+    core_request: CoreRequest
+    model: str = AUTO
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which core serves a request, with how much compute, and why."""
+
+    core: str
+    reason: str
+    max_tokens: int
+    candidates: int
+    scores: dict[str, float] = field(default_factory=dict)
+    fallback_from: str | None = None
+    """The core first chosen when it failed and this one took over."""
+    fallback_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CoreFailure:
+    """A core could not start a request. `client` failures are the caller's fault (400: the
+    prompt is too long, a parameter is out of range) and no other core is tried for them."""
+
+    core: str
+    message: str
+    client: bool = False
+
+
+@dataclass(frozen=True)
+class RouteError:
+    """No core could serve the request; `status` is the HTTP status the gateway answers with."""
+
+    status: int
+    message: str
+    type: Literal["invalid_request_error", "service_unavailable"] = "service_unavailable"
+    decision: Decision | None = None
+
+
+CoreEvent = Chunk | CoreFailure
+"""What a core server streams: chunks, or one failure before any chunk."""
+
+RouteEvent = Decision | Chunk | RouteError
+"""What the router streams: a Decision then chunks, or a RouteError alone."""

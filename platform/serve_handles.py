@@ -1,0 +1,75 @@
+"""Clients over Ray Serve deployment handles with the same shape as the in-process objects,
+so the router, the gateway and the services never see Ray."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, cast
+
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
+
+from twincore.model_core.backends.base import CoreRequest
+from twincore.platform.routing.types import CoreEvent, RouteEvent, RouteRequest
+
+
+async def _stream(response: DeploymentResponseGenerator[Any]) -> AsyncGenerator[Any, None]:
+    """Items of a streaming call; leaving early cancels the call in the replica."""
+    finished = False
+    try:
+        async for item in response:
+            yield item
+        finished = True
+    finally:
+        if not finished:
+            response.cancel()  # type: ignore[no-untyped-call]
+
+
+class HandleCore:
+    """A core deployment (`CoreServer`) as a `CoreClient`."""
+
+    def __init__(self, name: str, handle: DeploymentHandle[Any]) -> None:
+        self.name, self._handle = name, handle
+
+    def generate(self, request: CoreRequest) -> AsyncGenerator[CoreEvent, None]:
+        response = self._handle.options(stream=True).generate.remote(request)
+        return _stream(cast(DeploymentResponseGenerator[Any], response))
+
+    async def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._handle.health.remote()
+        return result
+
+    async def info(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._handle.info.remote()
+        return result
+
+
+class RouterHandleClient:
+    """The router deployment as a `RouterClient`."""
+
+    def __init__(self, handle: DeploymentHandle[Any]) -> None:
+        self._handle = handle
+
+    def stream(self, request: RouteRequest) -> AsyncGenerator[RouteEvent, None]:
+        response = self._handle.options(stream=True).stream.remote(request)
+        return _stream(cast(DeploymentResponseGenerator[Any], response))
+
+    async def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._handle.health.remote()
+        return result
+
+    async def models(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = await self._handle.models.remote()
+        return result
+
+
+class ServiceHandleClient:
+    """A service deployment as its routes see it: `await client.method(...)`."""
+
+    def __init__(self, handle: DeploymentHandle[Any]) -> None:
+        self._handle = handle
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._handle.call.remote(method, *args, **kwargs)
+
+        return call
