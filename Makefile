@@ -27,14 +27,7 @@ $(STAMP):
 	@touch $@
 
 up: install
-	$(BIN)/twincore db upgrade
-	@if $(BIN)/twincore up --help >/dev/null 2>&1; then \
-		$(BIN)/twincore up; \
-	else \
-		echo "twincore up is not built yet: the Ray Serve app, cores and gateway land with the platform issue." >&2; \
-		echo "Installed and migrated the database; there is nothing to serve yet." >&2; \
-		exit 1; \
-	fi
+	$(BIN)/twincore up
 
 lint: install
 	$(BIN)/ruff check .

@@ -69,8 +69,13 @@ class _WeightOnlyLinear(nn.Module):
         flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
         out: Tensor | None = None
         if self.kernel != DEQUANTIZE and self._kernel_applies(flat.shape[0]):
+            flat = flat.contiguous()
+            if flat.data_ptr() % 64:
+                # The CPU kernels use aligned vector loads and crash on data that is not 64-byte
+                # aligned (a view into the middle of a buffer); a copy is aligned.
+                flat = flat.clone()
             try:
-                out = self._call_kernel(flat.contiguous())
+                out = self._call_kernel(flat)
             except RuntimeError as exc:
                 logger.warning("%s failed (%s); dequantizing from now on", self.kernel, exc)
                 self._disable_kernel()

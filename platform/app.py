@@ -95,7 +95,7 @@ def build_application(
             .options(
                 name=name,
                 num_replicas=config.replicas,
-                ray_actor_options={"num_cpus": config.num_cpus, "num_gpus": config.num_gpus},
+                ray_actor_options={"num_cpus": config.replica_cpus(), "num_gpus": config.num_gpus},
                 max_ongoing_requests=config.max_running + config.max_waiting,
             )
             .bind(name, config, data_dir=settings.data_dir)

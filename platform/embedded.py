@@ -5,13 +5,14 @@ Used by tests, notebooks and the browser tier; `twincore up` runs the Ray Serve 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI
 
 from twincore.platform.components import (
-    COMPONENT_MODULES,
     LocalServiceClient,
+    ServiceComponent,
+    UiComponent,
     load_components,
 )
 from twincore.platform.gateway.app import build_gateway, build_state
@@ -24,11 +25,15 @@ def build_embedded_app(
     settings: Settings,
     cores: Mapping[str, CoreClient],
     *,
-    component_modules: tuple[str, ...] = COMPONENT_MODULES,
+    components: Sequence[ServiceComponent | UiComponent] | None = None,
 ) -> tuple[FastAPI, GatewayState]:
-    """A gateway app over `cores` with every component in-process."""
+    """A gateway app over `cores` with `components` (default: every declared one) in-process."""
     router = Router(cores, cooldown_s=settings.gateway.router_cooldown_s)
-    services, uis = load_components(component_modules)
+    if components is None:
+        services, uis = load_components()
+    else:
+        services = [c for c in components if isinstance(c, ServiceComponent)]
+        uis = [c for c in components if isinstance(c, UiComponent)]
     clients = {c.name: LocalServiceClient(c.factory(router, settings)) for c in services}
     state = build_state(settings, router, clients)
     return build_gateway(state, services=services, uis=uis), state

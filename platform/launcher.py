@@ -26,7 +26,7 @@ LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 def cpus_needed(settings: Settings) -> int:
     """Logical CPUs the cores reserve; a laptop cluster advertises at least this many."""
     cores = (settings.cores.deep, settings.cores.swift)
-    return math.ceil(sum(c.replicas * c.num_cpus for c in cores))
+    return math.ceil(sum(c.replicas * c.replica_cpus() for c in cores))
 
 
 @contextmanager

@@ -53,8 +53,16 @@ class CoreConfig(BaseModel):
     max_waiting: int = Field(64, ge=0, description="queued requests before 'queue full'")
     kv_memory_mb: int = Field(256, ge=1, description="KV cache pool of the native engine")
     replicas: int = Field(1, ge=1, description="Ray Serve replicas of this core")
-    num_cpus: float = Field(1.0, ge=0, description="Ray CPUs reserved per replica")
+    num_cpus: float | None = Field(
+        None, ge=0, description="Ray CPUs reserved per replica; default 1 native, 0 openai"
+    )
     num_gpus: float = Field(0.0, ge=0, description="Ray GPUs reserved per replica")
+
+    def replica_cpus(self) -> float:
+        """CPUs a replica reserves: a remote core only waits on the network."""
+        if self.num_cpus is not None:
+            return self.num_cpus
+        return 1.0 if self.backend == "native" else 0.0
 
     @model_validator(mode="after")
     def _remote_needs_url(self) -> CoreConfig:

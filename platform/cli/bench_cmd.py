@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from twincore.platform.cli.context import load_settings
-from twincore.platform.cli.output import console, print_json
+from twincore.platform.cli.output import console, fail, print_facts, print_json
 
 app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
 
@@ -59,3 +59,28 @@ def engine(
             f"{r['prefix_cache_prefill_reduction']:.1f}",
         )
     console.print(table)
+
+
+@app.command("gateway")
+def gateway(
+    core: Annotated[str, typer.Option(help="core measured (deep or swift)")] = "swift",
+    requests: Annotated[int, typer.Option(min=5, help="latency pairs")] = 60,
+    streams: Annotated[int, typer.Option(min=1, help="concurrent streams")] = 8,
+    duration: Annotated[float, typer.Option(min=1, help="seconds of sustained streams")] = 15.0,
+    port: Annotated[int, typer.Option(help="HTTP port of the private deployment")] = 8011,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Added latency of proxy + gateway + router over a direct core-handle call (p50/p95), and
+    N concurrent streams sustained for a fixed time with their error count."""
+    from twincore.platform.bench_gateway import GatewayBench, bench_gateway
+
+    if core not in ("deep", "swift"):
+        fail(f"--core must be deep or swift, not {core!r}", code=2)
+    settings = load_settings()
+    bench = GatewayBench(core=core, requests=requests, streams=streams, duration_s=duration)
+    with console.status("starting Ray Serve and measuring the gateway ..."):
+        report = bench_gateway(settings, bench, port=port)
+    if json_output:
+        print_json(report)
+        return
+    print_facts(report, "gateway benchmark")

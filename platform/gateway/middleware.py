@@ -23,11 +23,15 @@ class TrackingMiddleware:
         self.app, self.state = app, state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
+        # Behind a route prefix (Serve's route_prefix, a reverse proxy) the path carries it.
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
         if scope["type"] != "http" or not path.startswith(TRACKED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        record = RequestRecord(request_id=_request_id(scope), method=scope["method"], path=path)
+        given = _given_request_id(scope)
+        record = RequestRecord(
+            request_id=given or f"req-{uuid.uuid4().hex[:20]}", method=scope["method"], path=path
+        )
         scope["twincore.record"] = record
         token = request_id_var.set(record.request_id)
         started = time.perf_counter()
@@ -35,10 +39,10 @@ class TrackingMiddleware:
         async def send_tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status_code = message["status"]
-                headers = list(message.get("headers", []))
-                if not any(name == b"x-request-id" for name, _ in headers):
+                if given is None:  # a given id is echoed by whoever gave it (Serve's proxy does)
+                    headers = list(message.get("headers", []))
                     headers.append((b"x-request-id", record.request_id.encode()))
-                message["headers"] = headers
+                    message["headers"] = headers
             await send(message)
 
         try:
@@ -64,10 +68,10 @@ class TrackingMiddleware:
         self.state.log_writer.submit(record)
 
 
-def _request_id(scope: Scope) -> str:
+def _given_request_id(scope: Scope) -> str | None:
+    """The caller's (or Serve proxy's) X-Request-ID when it is a safe token."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             given: str = value.decode("latin-1")
-            if _SAFE_ID.match(given):
-                return given
-    return f"req-{uuid.uuid4().hex[:20]}"
+            return given if _SAFE_ID.match(given) else None
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -39,7 +40,7 @@ async def chat_completions(
     core_request = CoreRequest(
         messages=body.chat_messages(),
         params=body.sampling(state.settings.gateway.default_max_tokens),
-        request_id=record.request_id,
+        request_id=_core_request_id(record),
     )
     route = RouteRequest(core_request, body.model)
     return await _serve(state, request, route, "chat", body.stream, body.include_usage)
@@ -54,7 +55,7 @@ async def completions(
     core_request = CoreRequest(
         prompt=body.prompt_text(),
         params=body.sampling(state.settings.gateway.default_max_tokens),
-        request_id=record.request_id,
+        request_id=_core_request_id(record),
     )
     route = RouteRequest(core_request, body.model)
     return await _serve(state, request, route, "text", body.stream, body.include_usage)
@@ -75,6 +76,12 @@ async def list_models(state: State, _caller: Caller) -> dict[str, Any]:
     }
 
 
+def _core_request_id(record: RequestRecord) -> str:
+    """The id the core sees: unique even when clients reuse an X-Request-ID, because the engine
+    cancels by id and one client must never be able to end another's generation."""
+    return f"{record.request_id}-{uuid.uuid4().hex[:8]}"
+
+
 async def _serve(
     state: GatewayState,
     request: Request,
@@ -86,7 +93,7 @@ async def _serve(
     record = current_record(request)
     record.model = route.model
     events = state.router.stream(route)
-    first = await anext(events)
+    first = await anext(events, None)
     if isinstance(first, RouteError):
         await events.aclose()
         if first.decision is not None:
@@ -97,7 +104,7 @@ async def _serve(
         raise ApiError(500, "the router answered without a decision", "server_error")
     _note_decision(state, record, first, route=route)
     builder = ResponseBuilder(kind, record.request_id, first)
-    headers = {"x-twincore-core": first.core, "x-request-id": record.request_id}
+    headers = {"x-twincore-core": first.core}
     if stream:
         body = _stream_body(events, builder, record, include_usage)
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)

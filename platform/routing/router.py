@@ -68,6 +68,7 @@ class Router:
         self.policy = policy or ExplicitOrDefaultPolicy()
         self.cooldown_s = cooldown_s
         self._failed_at: dict[str, float] = {}
+        self._last_failure: dict[str, CoreFailure] = {}
 
     def model_names(self) -> list[str]:
         return [AUTO, *self.cores]
@@ -85,14 +86,18 @@ class Router:
         decision = first_choice
         failures: list[CoreFailure] = []
         for name in self._attempt_order(first_choice.core):
-            if failures:
+            if name != first_choice.core:
+                # Either the chosen core failed just now, or it failed recently and is cooling.
+                failed = failures[-1] if failures else self._last_failure[first_choice.core]
                 decision = replace(
                     first_choice,
                     core=name,
-                    reason=f"fallback: {failures[-1].core} failed; {first_choice.reason}",
+                    reason=f"fallback: {failed.core} failed; {first_choice.reason}",
                     fallback_from=first_choice.core,
-                    fallback_error=failures[-1].message,
+                    fallback_error=failed.message,
                 )
+            elif failures:  # back to the chosen core after the others failed first
+                decision = first_choice
             events = self.cores[name].generate(request.core_request)
             try:
                 first = await self._first_event(name, events)
@@ -105,8 +110,7 @@ class Router:
                     continue
                 self._failed_at.pop(name, None)
                 yield decision
-                if first is not None:
-                    yield first
+                yield first
                 async for event in events:
                     if isinstance(event, CoreFailure):  # cores send failures first or never
                         event = _error_chunk(request.core_request, event.message)
@@ -117,11 +121,11 @@ class Router:
         summary = "; ".join(f"{f.core}: {f.message}" for f in failures)
         yield RouteError(503, f"no core could serve the request ({summary})", decision=decision)
 
-    async def _first_event(self, name: str, events: AsyncIterator[CoreEvent]) -> CoreEvent | None:
+    async def _first_event(self, name: str, events: AsyncIterator[CoreEvent]) -> CoreEvent:
         try:
             return await anext(events)
         except StopAsyncIteration:
-            return None
+            return CoreFailure(name, "the core ended the request without any output")
         except Exception as error:  # a dead replica, a broken connection: the core failed
             return CoreFailure(name, f"{type(error).__name__}: {error}")
 
@@ -134,6 +138,7 @@ class Router:
     def _mark_failed(self, failure: CoreFailure) -> None:
         logger.warning("core %s failed: %s", failure.core, failure.message)
         self._failed_at[failure.core] = time.monotonic()
+        self._last_failure[failure.core] = failure
 
     async def health(self) -> dict[str, Any]:
         """Each core's health (a core that does not answer in time counts as down)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,13 +11,10 @@ from twincore.model_core.weights import resolve_default_model
 
 
 @pytest.fixture(scope="session")
-def default_gguf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Path]]:
-    """Resolve a default model's GGUF into one session-wide data dir (1.1 GB for Qwen, once)."""
-    data_dir = tmp_path_factory.mktemp("var")
+def default_gguf(session_data_dir: Path) -> Callable[[str], Path]:
+    """Resolve a default model's GGUF into the session-wide data dir (1.1 GB for Qwen, once)."""
 
     def resolve(name: str) -> Path:
-        return resolve_default_model(name, data_dir=data_dir)
+        return resolve_default_model(name, data_dir=session_data_dir)
 
-    yield resolve
-    for model_file in (data_dir / "models").glob("*"):
-        model_file.unlink()
+    return resolve
