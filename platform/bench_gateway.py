@@ -24,6 +24,7 @@ from twincore.model_core.engine.sampling import SamplingParams
 from twincore.platform.app import build_application
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.launcher import ray_cluster
+from twincore.platform.routing.types import RouteRequest
 from twincore.platform.settings import Settings
 
 MESSAGES = [{"role": "user", "content": "Reply with one word: ready?"}]
@@ -55,6 +56,19 @@ async def _direct(core: DeploymentHandle[Any]) -> float:
     )
     started = time.perf_counter()
     async for _ in core.options(stream=True).generate.remote(request):  # type: ignore[union-attr]
+        pass
+    return time.perf_counter() - started
+
+
+async def _through_router(router: DeploymentHandle[Any], core: str) -> float:
+    request = RouteRequest(
+        CoreRequest(
+            messages=MESSAGES, params=SamplingParams(max_tokens=1), request_id=uuid.uuid4().hex
+        ),
+        core,
+    )
+    started = time.perf_counter()
+    async for _ in router.options(stream=True).stream.remote(request):  # type: ignore[union-attr]
         pass
     return time.perf_counter() - started
 
@@ -93,25 +107,31 @@ async def _stream_client(
 
 
 async def _measure(
-    base_url: str, core: DeploymentHandle[Any], bench: GatewayBench
+    base_url: str,
+    core: DeploymentHandle[Any],
+    router: DeploymentHandle[Any],
+    bench: GatewayBench,
 ) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=bench.streams + 2)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         for _ in range(bench.warmup):
             await _direct(core)
             await _through_gateway(client, bench.core)
-        direct, gateway, errors = [], [], 0
+        direct, routed, gateway, errors = [], [], [], 0
         for i in range(bench.requests):
             try:
                 if i % 2:
                     gateway.append(await _through_gateway(client, bench.core))
+                    routed.append(await _through_router(router, bench.core))
                     direct.append(await _direct(core))
                 else:
                     direct.append(await _direct(core))
+                    routed.append(await _through_router(router, bench.core))
                     gateway.append(await _through_gateway(client, bench.core))
             except httpx.HTTPError:
                 errors += 1
         added = [(g - d) * 1000 for g, d in zip(gateway, direct, strict=True)]
+        router_added = [(r - d) * 1000 for r, d in zip(routed, direct, strict=True)]
         counts = {"requests": 0, "errors": 0, "tokens": 0}
         until = time.perf_counter() + bench.duration_s
         started = time.perf_counter()
@@ -125,6 +145,7 @@ async def _measure(
         "errors": errors + counts["errors"],
         "added_latency_ms_p50": round(statistics.median(added), 2),
         "added_latency_ms_p95": round(percentile(added, 0.95), 2),
+        "router_hop_added_ms_p50": round(statistics.median(router_added), 2),
         "direct_ms_p50": round(statistics.median(direct) * 1000, 2),
         "gateway_ms_p50": round(statistics.median(gateway) * 1000, 2),
         "latency_pairs": len(added),
@@ -152,5 +173,6 @@ def bench_gateway(settings: Settings, bench: GatewayBench, *, port: int) -> dict
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_application(settings, modules=()), name=APP_NAME, route_prefix="/")
         core = serve.get_deployment_handle(bench.core, app_name=APP_NAME)
-        report = asyncio.run(_measure(f"http://127.0.0.1:{port}", core, bench))
+        router = serve.get_deployment_handle("router", app_name=APP_NAME)
+        report = asyncio.run(_measure(f"http://127.0.0.1:{port}", core, router, bench))
     return {**report, "goal_added_latency_ms_p50": 5.0}

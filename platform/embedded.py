@@ -5,8 +5,12 @@ Used by tests, notebooks and the browser tier; `twincore up` runs the Ray Serve 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
+import uvicorn
 from fastapi import FastAPI
 
 from twincore.platform.components import (
@@ -15,10 +19,13 @@ from twincore.platform.components import (
     UiComponent,
     load_components,
 )
+from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.gateway.deps import GatewayState
 from twincore.platform.routing.router import CoreClient, Router
 from twincore.platform.settings import Settings
+
+STARTUP_TIMEOUT_S = 20.0
 
 
 def build_embedded_app(
@@ -37,3 +44,32 @@ def build_embedded_app(
     clients = {c.name: LocalServiceClient(c.factory(router, settings)) for c in services}
     state = build_state(settings, router, clients)
     return build_gateway(state, services=services, uis=uis), state
+
+
+def build_cores(settings: Settings) -> dict[str, CoreServer]:
+    """Both cores as the settings describe them, in this process."""
+    cores = settings.cores
+    return {
+        name: CoreServer(name, config, data_dir=settings.data_dir)
+        for name, config in (("deep", cores.deep), ("swift", cores.swift))
+    }
+
+
+@contextmanager
+def serve_in_background(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve `app` with uvicorn on a daemon thread (notebooks, tests); yields its base URL.
+    Port 0 takes a free one."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="twincore-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the HTTP server did not start on {host}:{port}")
+        time.sleep(0.05)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,19 +1,14 @@
 """Platform fixtures: real SmolLM2 cores in-process, settings over a migrated SQLite file, and
-a real HTTP server (uvicorn on loopback) for what needs sockets (streaming, disconnects)."""
+a real HTTP server (`twincore.platform.embedded.serve_in_background`) where sockets matter."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from twincore.model_core.backends.native import CoreProfile, NativeBackend
 from twincore.model_core.backends.openai import OpenAIBackend
@@ -62,25 +57,6 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return settings
 
     return make
-
-
-@contextmanager
-def serve_http(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -20,10 +20,9 @@ from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
+from twincore.platform.embedded import serve_in_background as serve_http
 from twincore.platform.routing.router import Router
 from twincore.platform.settings import Settings
-
-from .conftest import serve_http
 
 QUESTION = "What is the capital of France?"
 EXPECTED_CORE = {"auto": "swift", "deep": "deep", "swift": "swift"}

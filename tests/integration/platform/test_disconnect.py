@@ -11,9 +11,8 @@ import pytest
 from twincore.model_core.backends.native import NativeBackend
 from twincore.platform.cores import CoreServer
 from twincore.platform.embedded import build_embedded_app
+from twincore.platform.embedded import serve_in_background as serve_http
 from twincore.platform.settings import Settings
-
-from .conftest import serve_http
 
 LONG = {
     "model": "swift",
