@@ -51,7 +51,9 @@ def ray_cluster(
             log_to_driver=False,
         )
     try:
-        yield
+        # After ray.init: it installs its own SIGTERM handler, which aborts the process.
+        with _stop_on_signals():
+            yield
     finally:
         if not address:
             from ray import serve
@@ -61,8 +63,9 @@ def ray_cluster(
 
 
 @contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C, so `finally` blocks shut Ray down on either."""
+def _stop_on_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, so `finally` blocks shut Ray down on either.
+    SIGINT is set explicitly: a process started in the background may inherit it ignored."""
 
     def raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -70,11 +73,12 @@ def interrupt_on_sigterm() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def wait_forever() -> None:

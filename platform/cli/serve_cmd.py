@@ -25,31 +25,30 @@ def serve(
     """Deploy every application in a Serve config file (import_path + args), like `serve run`."""
     from ray import serve as ray_serve
 
-    from twincore.platform.launcher import interrupt_on_sigterm, ray_cluster, wait_forever
+    from twincore.platform.launcher import ray_cluster, wait_forever
 
     spec = _read_config(config)
     if detach and not address:
         fail("--detach needs --address: a private local cluster ends with this command", code=2)
     settings = load_settings(starting=True)
     http = spec.get("http_options") or {}
-    with interrupt_on_sigterm():
-        try:
-            with ray_cluster(settings, address=address):
-                ray_serve.start(http_options=http)
-                for app in spec["applications"]:
-                    builder = _import(app["import_path"])
-                    with console.status(f"deploying {app['name']}"):
-                        ray_serve.run(
-                            builder(app.get("args") or {}),
-                            name=app["name"],
-                            route_prefix=app.get("route_prefix", "/"),
-                        )
-                    console.print(f"deployed {app['name']} at {app.get('route_prefix', '/')}")
-                if detach:
-                    return
-                wait_forever()
-        except KeyboardInterrupt:
-            err_console.print("stopped")
+    try:
+        with ray_cluster(settings, address=address):
+            ray_serve.start(http_options=http)
+            for app in spec["applications"]:
+                builder = _import(app["import_path"])
+                with console.status(f"deploying {app['name']}"):
+                    ray_serve.run(
+                        builder(app.get("args") or {}),
+                        name=app["name"],
+                        route_prefix=app.get("route_prefix", "/"),
+                    )
+                console.print(f"deployed {app['name']} at {app.get('route_prefix', '/')}")
+            if detach:
+                return
+            wait_forever()
+    except KeyboardInterrupt:
+        err_console.print("stopped")
 
 
 def _read_config(path: Path) -> dict[str, Any]:

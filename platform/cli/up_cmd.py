@@ -26,27 +26,24 @@ def up(
     from twincore.platform.app import build_application
     from twincore.platform.components import load_components
     from twincore.platform.db.migrate import upgrade
-    from twincore.platform.launcher import interrupt_on_sigterm, ray_cluster, wait_forever
+    from twincore.platform.launcher import ray_cluster, wait_forever
 
     settings = load_settings(starting=True)
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings.gateway = settings.gateway.model_copy(update=updates)
     started = time.monotonic()
     upgrade(settings.database_url)
-    with interrupt_on_sigterm():
-        try:
-            with ray_cluster(settings, dashboard=dashboard):
-                serve.start(
-                    http_options={"host": settings.gateway.host, "port": settings.gateway.port}
-                )
-                with console.status(
-                    "deploying the cores (a first start converts the default weights: ~1 min)"
-                ):
-                    serve.run(build_application(settings), name="twincore", route_prefix="/")
-                _print_urls(settings, time.monotonic() - started, load_components()[1])
-                wait_forever()
-        except KeyboardInterrupt:
-            err_console.print("stopped: Ray Serve and the local Ray cluster are shut down")
+    try:
+        with ray_cluster(settings, dashboard=dashboard):
+            serve.start(http_options={"host": settings.gateway.host, "port": settings.gateway.port})
+            with console.status(
+                "deploying the cores (a first start converts the default weights: ~1 min)"
+            ):
+                serve.run(build_application(settings), name="twincore", route_prefix="/")
+            _print_urls(settings, time.monotonic() - started, load_components()[1])
+            wait_forever()
+    except KeyboardInterrupt:
+        err_console.print("stopped: Ray Serve and the local Ray cluster are shut down")
 
 
 def _print_urls(settings: Settings, elapsed_s: float, uis: list[UiComponent]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from .conftest import free_port
 
@@ -32,8 +33,14 @@ def wait_until_up(proc: subprocess.Popen[str], lines: list[str]) -> None:
         time.sleep(0.5)
 
 
-def test_up_serves_and_ctrl_c_stops_every_ray_process(
-    session_data_dir: Path, tmp_path: Path
+def ignore_sigint() -> None:
+    # What a shell does to background jobs: `up` must still stop on Ctrl-C sent to it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_up_serves_then_stops_every_ray_process(
+    stop: signal.Signals, session_data_dir: Path, tmp_path: Path
 ) -> None:
     port = free_port()
     env = {
@@ -49,6 +56,7 @@ def test_up_serves_and_ctrl_c_stops_every_ray_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=ignore_sigint,
     )
     lines: list[str] = []
     reader = threading.Thread(target=read_lines, args=(proc, lines), daemon=True)
@@ -67,7 +75,7 @@ def test_up_serves_and_ctrl_c_stops_every_ray_process(
         assert httpx.get(f"{base}/docs").status_code == 200
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
         assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        proc.send_signal(stop)
         proc.wait(timeout=120)
         reader.join(timeout=10)
     finally:
