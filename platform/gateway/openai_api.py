@@ -36,13 +36,7 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, state: State, _caller: Caller
 ) -> Response:
     """Chat completion; `model` is `auto` (the router chooses), `deep` or `swift`."""
-    record = current_record(request)
-    core_request = CoreRequest(
-        messages=body.chat_messages(),
-        params=body.sampling(state.settings.gateway.default_max_tokens),
-        request_id=_core_request_id(record),
-    )
-    route = RouteRequest(core_request, body.model)
+    route = _route(body, request, state, messages=body.chat_messages())
     return await _serve(state, request, route, "chat", body.stream, body.include_usage)
 
 
@@ -51,13 +45,7 @@ async def completions(
     body: CompletionRequest, request: Request, state: State, _caller: Caller
 ) -> Response:
     """Text completion of a raw prompt (no chat template)."""
-    record = current_record(request)
-    core_request = CoreRequest(
-        prompt=body.prompt_text(),
-        params=body.sampling(state.settings.gateway.default_max_tokens),
-        request_id=_core_request_id(record),
-    )
-    route = RouteRequest(core_request, body.model)
+    route = _route(body, request, state, prompt=body.prompt_text())
     return await _serve(state, request, route, "text", body.stream, body.include_usage)
 
 
@@ -76,10 +64,21 @@ async def list_models(state: State, _caller: Caller) -> dict[str, Any]:
     }
 
 
-def _core_request_id(record: RequestRecord) -> str:
-    """The id the core sees: unique even when clients reuse an X-Request-ID, because the engine
-    cancels by id and one client must never be able to end another's generation."""
-    return f"{record.request_id}-{uuid.uuid4().hex[:8]}"
+def _route(
+    body: ChatCompletionRequest | CompletionRequest,
+    request: Request,
+    state: GatewayState,
+    **text: Any,
+) -> RouteRequest:
+    """The router's request for a body; `text` is `messages=` or `prompt=`."""
+    # The core's id is unique even when clients reuse an X-Request-ID: the engine cancels by id,
+    # and one client must never be able to end another's generation.
+    core_request = CoreRequest(
+        **text,
+        params=body.sampling(state.settings.gateway.default_max_tokens),
+        request_id=f"{current_record(request).request_id}-{uuid.uuid4().hex[:8]}",
+    )
+    return RouteRequest(core_request, body.model)
 
 
 async def _serve(

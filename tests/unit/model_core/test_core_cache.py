@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import gguf
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -24,6 +23,8 @@ from twincore.model_core.quant import META_FILE, WEIGHTS_FILE, QuantMode, save_q
 from twincore.model_core.sources import resolve_source
 from twincore.model_core.tokenizer import Tokenizer, bytes_to_unicode
 from twincore.model_core.weights import resolve_default_model
+
+from .test_tokenizer import _write_gguf
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>"]
 BYTES = sorted(bytes_to_unicode().values(), key=ord)
@@ -65,24 +66,6 @@ def _tokenizer_folder(directory: Path) -> Path:
 
 def _pairs() -> list[tuple[str, str]]:
     return [(left, right) for left, right in (merge.split(" ") for merge in MERGES)]
-
-
-def _tokenizer_gguf(path: Path) -> Path:
-    writer = gguf.GGUFWriter(str(path), arch="llama")
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("qwen2")
-    writer.add_token_list(TOKENS)
-    writer.add_token_types([3, 3, 3, 4] + [1] * (len(TOKENS) - 4))
-    writer.add_token_merges(MERGES)
-    writer.add_bos_token_id(0)
-    writer.add_eos_token_id(2)
-    writer.add_add_bos_token(True)
-    writer.add_chat_template(TEMPLATE)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 def _checkpoint(directory: Path) -> Path:
@@ -128,7 +111,7 @@ def test_saved_tokenizer_reads_back_the_same(
         original = Tokenizer.from_dir(_tokenizer_folder(tmp_path / "hf"))
         assert original.encode("the", add_special_tokens=True)[0] == 0  # the BOS flag applies
     elif kind == "gguf":
-        original = Tokenizer.from_gguf(_tokenizer_gguf(tmp_path / "t.gguf"))
+        original = Tokenizer.from_gguf(_write_gguf(tmp_path / "t.gguf"))
     else:
         original = request.getfixturevalue("smollm2_tokenizer")
     original.save(tmp_path / "saved")
