@@ -1,4 +1,5 @@
-"""`twincore up` as a user runs it: serves the API and docs, and Ctrl-C leaves no Ray behind."""
+"""`twincore up` and `twincore serve` as a user runs them: they serve, and Ctrl-C or SIGTERM
+leaves no Ray process behind."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import yaml
 
 from .conftest import free_port
 
@@ -24,12 +26,12 @@ def read_lines(proc: subprocess.Popen[str], lines: list[str]) -> None:
     lines.extend(iter(proc.stdout.readline, ""))
 
 
-def wait_until_up(proc: subprocess.Popen[str], lines: list[str]) -> None:
-    """Until `up` says it is up (every deployment ready, URLs printed)."""
+def wait_for_line(proc: subprocess.Popen[str], lines: list[str], text: str) -> None:
+    """Until the command prints `text` (for `up`: every deployment ready, URLs printed)."""
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not any("Twincore is up" in line for line in lines):
+    while not any(text in line for line in lines):
         assert proc.poll() is None, "".join(lines)
-        assert time.monotonic() < deadline, "twincore up did not come up in time"
+        assert time.monotonic() < deadline, f"no {text!r} in time:\n{''.join(lines)}"
         time.sleep(0.5)
 
 
@@ -63,7 +65,7 @@ def test_up_serves_then_stops_every_ray_process(
     reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(proc, lines)
+        wait_for_line(proc, lines, "Twincore is up")
         # Dev mode: a loopback client with any bearer token is served.
         answer = httpx.post(
             f"{base}/v1/chat/completions",
@@ -86,3 +88,43 @@ def test_up_serves_then_stops_every_ray_process(
     assert f"http://127.0.0.1:{port}/docs" in output and "/ui/playground" in output
     _, alive = psutil.wait_procs(ray_processes, timeout=20)
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_serve_deploys_a_serve_config_file(session_data_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "serve.yaml"
+    app = {
+        "name": "twincore",
+        "route_prefix": "/",
+        "import_path": "twincore.platform.app:build_app",
+        "args": {"cores": {"deep": {"model": "smollm2-135m-instruct"}}},
+    }
+    spec = {"http_options": {"host": "127.0.0.1", "port": port}, "applications": [app]}
+    config.write_text(yaml.safe_dump(spec))
+    env = {
+        **os.environ,
+        "TWINCORE_DATA_DIR": str(session_data_dir),
+        "TWINCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'twincore.db'}",
+    }
+    subprocess.run([sys.executable, "-m", "twincore", "db", "upgrade"], env=env, check=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twincore", "serve", "--config", str(config)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=read_lines, args=(proc, lines), daemon=True).start()
+    try:
+        wait_for_line(proc, lines, "deployed twincore at /")
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()
+        deep = next(m for m in models["data"] if m["id"] == "deep")
+        assert deep["twincore"]["model"] == "smollm2-135m-instruct"  # the file's args applied
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, "".join(lines)
