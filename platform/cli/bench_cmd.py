@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import redirect_stdout
 from typing import Annotated
 
 import typer
@@ -78,7 +80,11 @@ def gateway(
         fail(f"--core must be deep or swift, not {core!r}", code=2)
     settings = load_settings()
     bench = GatewayBench(core=core, requests=requests, streams=streams, duration_s=duration)
-    with console.status("starting Ray Serve and measuring the gateway ..."):
+    # Ray prints its own shutdown notices on stdout; keep stdout for the report alone.
+    with (
+        console.status("starting Ray Serve and measuring the gateway ..."),
+        redirect_stdout(sys.stderr),
+    ):
         report = bench_gateway(settings, bench, port=port)
     if json_output:
         print_json(report)
