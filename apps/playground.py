@@ -13,7 +13,7 @@ from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk
 from twincore.platform.components import UiComponent, UiContext
-from twincore.platform.routing.types import Decision, RouteError, RouteRequest
+from twincore.platform.router.types import Decision, RouteError, RouteRequest
 
 
 def build(context: UiContext) -> gr.Blocks:

@@ -21,7 +21,7 @@ from ray.serve.handle import DeploymentHandle
 from twincore.platform.components import COMPONENT_MODULES, load_components
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
-from twincore.platform.routing.router import Router
+from twincore.platform.router.router import Router
 from twincore.platform.serve_handles import HandleCore, RouterHandleClient, ServiceHandleClient
 from twincore.platform.settings import Settings
 

@@ -24,7 +24,7 @@ from twincore.model_core.engine.sampling import SamplingParams
 from twincore.platform.app import build_application
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.launcher import ray_cluster
-from twincore.platform.routing.types import RouteRequest
+from twincore.platform.router.types import RouteRequest
 from twincore.platform.settings import Settings
 
 MESSAGES = [{"role": "user", "content": "Reply with one word: ready?"}]

@@ -42,7 +42,7 @@ from twincore.platform.chat_transport import (
     TwincoreError,
     close_stream,
 )
-from twincore.platform.routing.router import RouterClient
+from twincore.platform.router.router import RouterClient
 
 __all__ = ["TwincoreChatModel", "TwincoreError"]
 

@@ -18,8 +18,8 @@ from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Usage
 from twincore.platform.gateway.responses import FINISH_REASONS
-from twincore.platform.routing.router import RouterClient
-from twincore.platform.routing.types import Decision, RouteError, RouteRequest
+from twincore.platform.router.router import RouterClient
+from twincore.platform.router.types import Decision, RouteError, RouteRequest
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 

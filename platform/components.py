@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import gradio as gr
     from fastapi import APIRouter
 
-    from twincore.platform.routing.router import RouterClient
+    from twincore.platform.router.router import RouterClient
     from twincore.platform.settings import Settings
 
 

@@ -20,7 +20,7 @@ from twincore.model_core.backends.base import CoreBackend, CoreRequest
 from twincore.model_core.backends.native import CoreProfile, NativeBackend
 from twincore.model_core.backends.openai import OpenAIBackend, RemoteCoreError
 from twincore.model_core.engine.types import Chunk, EngineConfig, QueueFullError
-from twincore.platform.routing.types import CoreEvent, CoreFailure
+from twincore.platform.router.types import CoreEvent, CoreFailure
 from twincore.platform.settings import CoreConfig
 
 logger = logging.getLogger(__name__)

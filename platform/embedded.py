@@ -22,7 +22,7 @@ from twincore.platform.components import (
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.gateway.deps import GatewayState
-from twincore.platform.routing.router import CoreClient, Router
+from twincore.platform.router.router import CoreClient, Router
 from twincore.platform.settings import Settings
 
 STARTUP_TIMEOUT_S = 20.0

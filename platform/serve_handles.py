@@ -9,7 +9,7 @@ from typing import Any, cast
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from twincore.model_core.backends.base import CoreRequest
-from twincore.platform.routing.types import CoreEvent, RouteEvent, RouteRequest
+from twincore.platform.router.types import CoreEvent, RouteEvent, RouteRequest
 
 
 async def _stream(response: DeploymentResponseGenerator[Any]) -> AsyncGenerator[Any, None]:

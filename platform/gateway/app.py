@@ -25,7 +25,7 @@ from twincore.platform.gateway.ratelimit import RateLimiter
 from twincore.platform.gateway.responses import error_body
 from twincore.platform.gateway.security import Authenticator
 from twincore.platform.gateway.tracking import RequestLogWriter
-from twincore.platform.routing.router import RouterClient
+from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings, secret_key_bytes
 
 logger = logging.getLogger(__name__)

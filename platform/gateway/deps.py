@@ -11,7 +11,7 @@ from twincore.platform.gateway.metrics import GatewayMetrics
 from twincore.platform.gateway.ratelimit import RateLimiter, retry_after_header
 from twincore.platform.gateway.security import Authenticator, AuthError, Principal
 from twincore.platform.gateway.tracking import RequestLogWriter, RequestRecord
-from twincore.platform.routing.router import RouterClient
+from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 
 

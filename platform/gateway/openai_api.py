@@ -24,7 +24,7 @@ from twincore.platform.gateway.responses import (
 )
 from twincore.platform.gateway.schemas import ChatCompletionRequest, CompletionRequest
 from twincore.platform.gateway.tracking import RequestRecord
-from twincore.platform.routing.types import AUTO, Decision, RouteError, RouteEvent, RouteRequest
+from twincore.platform.router.types import AUTO, Decision, RouteError, RouteEvent, RouteRequest
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 

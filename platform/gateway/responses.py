@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from twincore.model_core.engine.types import Chunk, Usage
-from twincore.platform.routing.types import Decision
+from twincore.platform.router.types import Decision
 
 Kind = Literal["chat", "text"]
 

@@ -21,7 +21,7 @@ from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.embedded import serve_in_background as serve_http
-from twincore.platform.routing.router import Router
+from twincore.platform.router.router import Router
 from twincore.platform.settings import Settings
 
 QUESTION = "What is the capital of France?"

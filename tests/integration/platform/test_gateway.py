@@ -19,7 +19,7 @@ from twincore.platform.db import create_db_engine, session_factory, session_scop
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.gateway.deps import GatewayState
 from twincore.platform.requestlog import RequestLogEntry
-from twincore.platform.routing.router import RouterClient
+from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings, secret_key_bytes
 
 from .conftest import dead_core

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from twincore.platform.routing.types import AUTO, Decision, RouteRequest
+from twincore.platform.router.types import AUTO, Decision, RouteRequest
 
 DEFAULT_CORE = "swift"
 

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.types import Chunk
-from twincore.platform.routing.policy import ExplicitOrDefaultPolicy, RoutingPolicy
-from twincore.platform.routing.types import (
+from twincore.platform.router.policy import ExplicitOrDefaultPolicy, RoutingPolicy
+from twincore.platform.router.types import (
     AUTO,
     CoreEvent,
     CoreFailure,
