@@ -7,8 +7,6 @@ inside its replica.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import logging
 from typing import Any, cast
@@ -18,7 +16,7 @@ from ray import serve
 from ray.serve import Application, Deployment
 from ray.serve.handle import DeploymentHandle
 
-from twincore.platform.components import COMPONENT_MODULES, load_components
+from twincore.platform.components import COMPONENT_MODULES, call_method, load_components
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.router.router import Router
@@ -51,10 +49,7 @@ class ServiceDeployment:
         self.service = component.factory(RouterHandleClient(router), settings)
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        target = getattr(self.service, method)
-        if inspect.iscoroutinefunction(target):
-            return await target(*args, **kwargs)
-        return await asyncio.to_thread(target, *args, **kwargs)
+        return await call_method(self.service, method, *args, **kwargs)
 
 
 @serve.ingress()

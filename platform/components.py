@@ -72,6 +72,15 @@ def load_components(
     return services, uis
 
 
+async def call_method(service: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Await `service.name(...)`; a blocking method runs on a worker thread so the event loop
+    keeps serving."""
+    method = getattr(service, name)
+    if inspect.iscoroutinefunction(method):
+        return await method(*args, **kwargs)
+    return await asyncio.to_thread(method, *args, **kwargs)
+
+
 class LocalServiceClient:
     """A service object seen the way routes see a Ray handle: every method call is awaited
     (blocking methods run on a worker thread so the event loop keeps serving)."""
@@ -80,11 +89,9 @@ class LocalServiceClient:
         self._service = service
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._service, name)
+        getattr(self._service, name)  # an unknown method fails here, not when awaited
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            if inspect.iscoroutinefunction(method):
-                return await method(*args, **kwargs)
-            return await asyncio.to_thread(method, *args, **kwargs)
+            return await call_method(self._service, name, *args, **kwargs)
 
         return call

@@ -7,6 +7,7 @@ only the router client differs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -54,8 +55,8 @@ def build_state(
 def build_gateway(
     state: GatewayState,
     *,
-    services: list[ServiceComponent] = (),  # type: ignore[assignment]
-    uis: list[UiComponent] = (),  # type: ignore[assignment]
+    services: Sequence[ServiceComponent] = (),
+    uis: Sequence[UiComponent] = (),
 ) -> FastAPI:
     """The ASGI app of one gateway; `state.services` holds a client per service component."""
     app = FastAPI(
@@ -127,7 +128,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _mount_uis(app: FastAPI, state: GatewayState, uis: list[UiComponent]) -> None:
+def _mount_uis(app: FastAPI, state: GatewayState, uis: Sequence[UiComponent]) -> None:
     import gradio as gr  # only gateways that serve UIs pay for importing Gradio
 
     context = UiContext(router=state.router, settings=state.settings, services=state.services)
