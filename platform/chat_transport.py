@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.backends.openai import error_message, message_of, usage_from_openai
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Usage
 from twincore.platform.gateway.responses import FINISH_REASONS
@@ -166,7 +167,7 @@ class HttpTransport:
                 ) as response:
                     if response.is_error:
                         await response.aread()
-                        raise TwincoreError(response.status_code, _error_message(response))
+                        raise TwincoreError(response.status_code, error_message(response))
                     async for event in _parse_stream(response):
                         yield event
             except httpx.HTTPError as error:
@@ -210,10 +211,10 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[ChatEvent]:
         except ValueError as error:
             raise TwincoreError(502, f"unreadable stream event: {data[:200]!r}") from error
         if "error" in payload:
-            raise TwincoreError(502, _message_of(payload, data))
+            raise TwincoreError(502, message_of(payload))
         core = core or str(payload.get("model", ""))
         decision = payload.get("twincore") or decision
-        usage = _usage(payload.get("usage")) or usage
+        usage = usage_from_openai(payload["usage"]) if payload.get("usage") else usage
         for choice in payload.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
@@ -223,38 +224,6 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[ChatEvent]:
             if choice.get("finish_reason"):
                 finish_reason = choice["finish_reason"]
     raise TwincoreError(502, "the stream ended before its final event")
-
-
-def _usage(body: dict[str, Any] | None) -> Usage | None:
-    if not body:
-        return None
-    details = body.get("prompt_tokens_details") or {}
-    return Usage(
-        prompt_tokens=int(body.get("prompt_tokens", 0)),
-        completion_tokens=int(body.get("completion_tokens", 0)),
-        cached_prompt_tokens=int(details.get("cached_tokens") or 0),
-    )
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return response.text or response.reason_phrase
-    return _message_of(payload, response.text)
-
-
-def _message_of(payload: Any, fallback: str) -> str:
-    """OpenAI's {"error": {"message": ...}}, FastAPI's {"detail": ...}, else the raw body."""
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-        if "detail" in payload:
-            return str(payload["detail"])
-    return fallback
 
 
 async def close_stream(events: AsyncIterator[Any]) -> None:

@@ -83,6 +83,4 @@ def _stop_on_signals() -> Iterator[None]:
 
 def wait_forever() -> None:
     """Block until Ctrl-C or SIGTERM (as KeyboardInterrupt)."""
-    stop = threading.Event()
-    while not stop.wait(3600):
-        pass
+    threading.Event().wait()

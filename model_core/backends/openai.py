@@ -155,7 +155,7 @@ class OpenAIBackend:
                 await response.aclose()
                 failure = RemoteCoreError(
                     f"core {self.name}: {url} answered {response.status_code}: "
-                    f"{_error_message(response)}",
+                    f"{error_message(response)}",
                     status=response.status_code,
                 )
                 if response.status_code != 429 and response.status_code < 500:
@@ -187,7 +187,7 @@ class OpenAIBackend:
         health: dict[str, Any] = {"ok": response.status_code == 200, "url": url}
         health["status"] = response.status_code
         if response.status_code != 200:
-            health["error"] = _error_message(response)
+            health["error"] = error_message(response)
         return health
 
     async def aclose(self) -> None:
@@ -210,9 +210,9 @@ async def _read_stream(
             break
         event = json.loads(data)
         if "error" in event:
-            raise RemoteCoreError(f"remote error mid-stream: {_message_of(event)}")
+            raise RemoteCoreError(f"remote error mid-stream: {message_of(event)}")
         if event.get("usage"):
-            usage = _usage(event["usage"])
+            usage = usage_from_openai(event["usage"])
         for choice in event.get("choices") or ():
             chunk = _chunk(choice, request_id, chat=chat)
             if chunk is None:
@@ -257,7 +257,8 @@ def _logprobs(raw: dict[str, Any] | None, *, chat: bool) -> tuple[float, ...] | 
     return tuple(float(value) for value in raw.get("token_logprobs") or ())
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
+def usage_from_openai(raw: dict[str, Any]) -> Usage:
+    """An OpenAI `usage` object as the engine's Usage."""
     cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
     return Usage(
         int(raw.get("prompt_tokens", 0)), int(raw.get("completion_tokens", 0)), int(cached)
@@ -271,16 +272,20 @@ def _retry_after(response: httpx.Response) -> float:
         return 1.0
 
 
-def _error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response) -> str:
+    """The message of an OpenAI-compatible error response."""
     try:
-        return _message_of(response.json())
+        return message_of(response.json())
     except ValueError:
         return response.text[:500] or response.reason_phrase
 
 
-def _message_of(payload: Any) -> str:
-    """The message of an OpenAI-style error body ({"error": {"message": ...}}), else the body."""
+def message_of(payload: Any) -> str:
+    """The message of an OpenAI-style error body ({"error": {"message": ...}}), of FastAPI's
+    ({"detail": ...}), else the body."""
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, dict) and "message" in error:
         return str(error["message"])
+    if error is None and isinstance(payload, dict) and "detail" in payload:
+        return str(payload["detail"])[:500]
     return str(error if error is not None else payload)[:500]

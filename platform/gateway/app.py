@@ -6,8 +6,10 @@ only the router client differs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -59,10 +61,18 @@ def build_gateway(
     uis: Sequence[UiComponent] = (),
 ) -> FastAPI:
     """The ASGI app of one gateway; `state.services` holds a client per service component."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Store the request log entries still queued before the process goes away.
+        await asyncio.to_thread(state.log_writer.close)
+
     app = FastAPI(
         title="Twincore",
         version=__version__,
         description="OpenAI-compatible API over two model cores, and the domain services.",
+        lifespan=lifespan,
     )
     app.state.gateway = state
     app.add_middleware(TrackingMiddleware, state=state)

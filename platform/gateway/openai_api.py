@@ -52,9 +52,10 @@ async def completions(
 @router.get("/models")
 async def list_models(state: State, _caller: Caller) -> dict[str, Any]:
     """`auto` and each core, with what the core runs."""
-    if not state.model_info:
-        state.model_info = await state.router.models()
-    described = {AUTO: {"description": "the router chooses the core"}, **state.model_info}
+    info = state.model_info or await state.router.models()
+    if not any("error" in core for core in info.values()):
+        state.model_info = info  # what a core runs does not change; a core that is down might
+    described = {AUTO: {"description": "the router chooses the core"}, **info}
     return {
         "object": "list",
         "data": [
