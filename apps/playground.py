@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import cast
 
 import gradio as gr
 
-from twincore.model_core.backends.base import CoreRequest
-from twincore.model_core.engine.sampling import SamplingParams
-from twincore.model_core.engine.types import Chunk
+from twincore.apps.chat import stream_answer
 from twincore.platform.components import UiComponent, UiContext
-from twincore.platform.router.types import Decision, RouteError, RouteRequest
 
 
 def build(context: UiContext) -> gr.Blocks:
     router = context.router
 
     async def answer(prompt: str, model: str, max_tokens: float) -> AsyncIterator[tuple[str, str]]:
-        if not prompt.strip():
-            raise gr.Error("Type a message first.")
-        request = RouteRequest(
-            CoreRequest(
-                messages=[{"role": "user", "content": prompt}],
-                params=SamplingParams(max_tokens=int(max_tokens)),
-                request_id=f"ui-{uuid.uuid4().hex[:12]}",
-            ),
-            model,
-        )
-        text, decision = "", ""
-        async for event in router.stream(request):
-            if isinstance(event, RouteError):
-                raise gr.Error(f"{event.status}: {event.message}")
-            if isinstance(event, Decision):
-                decision = json.dumps(event.as_dict(), indent=2)
-            elif isinstance(event, Chunk):
-                if event.error:
-                    raise gr.Error(f"the core failed: {event.error}")
-                text += event.text
-            yield text, decision
+        async for text, decision in stream_answer(router, prompt, model, int(max_tokens)):
+            yield text, json.dumps(decision.as_dict(), indent=2) if decision else ""
 
     with gr.Blocks(title="Twincore playground") as demo:
         gr.Markdown("# Twincore playground\nAsk either core; `auto` lets the router choose.")

@@ -20,6 +20,7 @@ from twincore.platform.components import COMPONENT_MODULES, call_method, load_co
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.router.router import Router
+from twincore.platform.router.setup import router_options
 from twincore.platform.serve_handles import HandleCore, RouterHandleClient, ServiceHandleClient
 from twincore.platform.settings import Settings
 
@@ -33,9 +34,9 @@ MAX_ONGOING_LIGHT = 1024
 class RouterDeployment(Router):
     """The router over core deployment handles."""
 
-    def __init__(self, core_handles: dict[str, DeploymentHandle[Any]], cooldown_s: float) -> None:
+    def __init__(self, core_handles: dict[str, DeploymentHandle[Any]], settings: Settings) -> None:
         cores = {name: HandleCore(name, handle) for name, handle in core_handles.items()}
-        super().__init__(cores, cooldown_s=cooldown_s)
+        super().__init__(cores, **router_options(settings))
 
 
 class ServiceDeployment:
@@ -100,7 +101,7 @@ def build_application(
         .options(
             name="router", ray_actor_options=LIGHT_ACTOR, max_ongoing_requests=MAX_ONGOING_LIGHT
         )
-        .bind(cores, settings.gateway.router_cooldown_s)
+        .bind(cores, settings)
     )
     service_components, _ = load_components(modules)
     services = {

@@ -1,5 +1,5 @@
 """Gateway benchmark: what the HTTP proxy, gateway and router add over calling the core directly,
-and concurrent streams sustained for a fixed time.
+concurrent streams sustained for a fixed time, and how long an `auto` routing decision takes.
 
 Each latency sample is a pair run back to back, one request straight to the core's Serve handle
 and the same request through HTTP (proxy, gateway, router, core), order alternating, so drift in
@@ -24,6 +24,8 @@ from twincore.model_core.engine.sampling import SamplingParams
 from twincore.platform.app import build_application
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.launcher import ray_cluster
+from twincore.platform.router.bench import measure_decisions
+from twincore.platform.router.setup import build_policy
 from twincore.platform.router.types import RouteRequest
 from twincore.platform.settings import Settings
 
@@ -169,10 +171,11 @@ def bench_gateway(settings: Settings, bench: GatewayBench, *, port: int) -> dict
         }
     )
     upgrade(settings.database_url)
+    decisions = measure_decisions(build_policy(settings))
     with ray_cluster(settings):
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_application(settings, modules=()), name=APP_NAME, route_prefix="/")
         core = serve.get_deployment_handle(bench.core, app_name=APP_NAME)
         router = serve.get_deployment_handle("router", app_name=APP_NAME)
         report = asyncio.run(_measure(f"http://127.0.0.1:{port}", core, router, bench))
-    return {**report, "goal_added_latency_ms_p50": 5.0}
+    return {**report, "goal_added_latency_ms_p50": 5.0, **decisions}

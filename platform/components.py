@@ -52,7 +52,7 @@ class UiComponent:
 
 
 # Modules that declare components (a `COMPONENTS` tuple each); services add themselves here.
-COMPONENT_MODULES: tuple[str, ...] = ("twincore.apps.playground",)
+COMPONENT_MODULES: tuple[str, ...] = ("twincore.apps.playground", "twincore.apps.console")
 
 
 def load_components(

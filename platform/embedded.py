@@ -22,7 +22,8 @@ from twincore.platform.components import (
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.gateway.deps import GatewayState
-from twincore.platform.router.router import CoreClient, Router
+from twincore.platform.router.router import CoreClient
+from twincore.platform.router.setup import build_router
 from twincore.platform.settings import Settings
 
 STARTUP_TIMEOUT_S = 20.0
@@ -35,7 +36,7 @@ def build_embedded_app(
     components: Sequence[ServiceComponent | UiComponent] | None = None,
 ) -> tuple[FastAPI, GatewayState]:
     """A gateway app over `cores` with `components` (default: every declared one) in-process."""
-    router = Router(cores, cooldown_s=settings.gateway.router_cooldown_s)
+    router = build_router(cores, settings)
     if components is None:
         services, uis = load_components()
     else:

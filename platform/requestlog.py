@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from twincore.platform.db.base import Base, UTCDateTime, utcnow
+from twincore.platform.db.engine import create_db_engine, session_factory, session_scope
 
 
 class RequestLogEntry(Base):
@@ -72,3 +74,50 @@ def record_request(
     session.add(entry)
     session.flush()
     return entry
+
+
+def recent_requests(
+    *, database_url: str, limit: int = 20, routed_only: bool = False
+) -> list[dict[str, Any]]:
+    """The newest `limit` entries, newest first, as plain rows for screens and reports.
+
+    `routed_only` keeps the requests that asked for a model (chat completions), leaving out
+    listings such as /v1/models. `reason` comes from the stored routing decision, when any.
+    """
+    statement = select(RequestLogEntry)
+    if routed_only:
+        statement = statement.where(RequestLogEntry.model.is_not(None))
+    statement = statement.order_by(
+        RequestLogEntry.created_at.desc(), RequestLogEntry.id.desc()
+    ).limit(limit)
+    engine = create_db_engine(database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            return [_summary(entry) for entry in session.scalars(statement)]
+    finally:
+        engine.dispose()
+
+
+def _summary(entry: RequestLogEntry) -> dict[str, Any]:
+    decision: Any = entry.decision
+    if isinstance(decision, str):  # a decision stored double-encoded, as a JSON string
+        try:
+            decision = json.loads(decision)
+        except ValueError:
+            decision = None
+    reason = decision.get("reason") if isinstance(decision, dict) else None
+    return {
+        "time": entry.created_at,
+        "request_id": entry.request_id,
+        "method": entry.method,
+        "path": entry.path,
+        "model": entry.model,
+        "core": entry.core,
+        "reason": reason if isinstance(reason, str) else None,
+        "fallback": entry.fallback,
+        "status": entry.status_code,
+        "latency_ms": entry.duration_ms,
+        "prompt_tokens": entry.prompt_tokens,
+        "completion_tokens": entry.completion_tokens,
+        "error": entry.error,
+    }

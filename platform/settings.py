@@ -115,6 +115,19 @@ class GatewayConfig(BaseModel):
     )
 
 
+class RouterConfig(BaseModel):
+    """How `auto` requests are routed: the stage-1 classifier and the stage-2 policy file."""
+
+    policy: Path | None = Field(
+        None, description="routing policy YAML; default: the packaged decision tree"
+    )
+    classifier: Path | None = Field(
+        None,
+        description="classifier artifact directory; default: <data_dir>/router/classifier when "
+        "`twincore router train` wrote one there, else the packaged one",
+    )
+
+
 # The embedded defaults: real instruct weights that install offline as data packages.
 DEFAULT_CORES: dict[str, dict[str, Any]] = {
     "deep": {"model": "qwen2.5-coder-1.5b-instruct"},
@@ -162,6 +175,7 @@ class Settings(BaseSettings):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     graph: GraphConfig = Field(default_factory=GraphConfig)
+    router: RouterConfig = Field(default_factory=RouterConfig)
     cores: CoresConfig = Field(default_factory=lambda: CoresConfig.model_validate({}))
 
     @model_validator(mode="after")
@@ -215,11 +229,18 @@ class Settings(BaseSettings):
         graph = self.graph.model_copy(
             update={"path": self.graph.path.resolve() if self.graph.path else None}
         )
+        router = self.router.model_copy(
+            update={
+                "policy": self.router.policy.resolve() if self.router.policy else None,
+                "classifier": self.router.classifier.resolve() if self.router.classifier else None,
+            }
+        )
         return self.model_copy(
             update={
                 "data_dir": self.data_dir.resolve(),
                 "database_url": database_url,
                 "graph": graph,
+                "router": router,
             }
         )
 

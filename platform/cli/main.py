@@ -11,8 +11,10 @@ from twincore.platform.cli import (
     bench_cmd,
     config_cmd,
     db_cmd,
+    eval_cmd,
     keys_cmd,
     model_cmd,
+    router_cmd,
     serve_cmd,
     up_cmd,
 )
@@ -32,6 +34,8 @@ app.command("up")(up_cmd.up)
 app.command("serve")(serve_cmd.serve)
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(router_cmd.app, name="router")
+app.add_typer(eval_cmd.app, name="eval")
 
 
 @app.callback()

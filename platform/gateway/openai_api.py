@@ -29,6 +29,7 @@ from twincore.platform.router.types import AUTO, Decision, RouteError, RouteEven
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 DISCONNECT_POLL_S = 0.25
+LATENCY_HEADER = "x-twincore-latency-ms"
 
 
 @router.post("/chat/completions")
@@ -79,7 +80,27 @@ def _route(
         params=body.sampling(state.settings.gateway.default_max_tokens),
         request_id=f"{current_record(request).request_id}-{uuid.uuid4().hex[:8]}",
     )
-    return RouteRequest(core_request, body.model)
+    return RouteRequest(
+        core_request,
+        body.model,
+        latency_target_ms=body.latency_target_ms or _latency_header(request),
+        hints=body.metadata or {},
+        client_set=body.client_budget(),
+    )
+
+
+def _latency_header(request: Request) -> float | None:
+    raw = request.headers.get(LATENCY_HEADER)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        message = f"{LATENCY_HEADER} must be a positive number of milliseconds, got {raw!r}"
+        raise ApiError(422, message, "invalid_request_error", param=LATENCY_HEADER)
+    return value
 
 
 async def _serve(

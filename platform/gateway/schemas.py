@@ -47,6 +47,16 @@ class _Sampling(BaseModel):
     top_k: int | None = Field(None, ge=0, description="extension: sample among the k most likely")
     repetition_penalty: float | None = Field(None, gt=0.0, description="extension")
     user: str | None = None
+    latency_target_ms: float | None = Field(
+        None,
+        gt=0,
+        description="extension: answer within this many ms when a core can "
+        "(header x-twincore-latency-ms works too)",
+    )
+    metadata: dict[str, str] | None = Field(
+        None,
+        description="routing hints the caller knows: domain, interactivity, difficulty",
+    )
 
     @field_validator("stop")
     @classmethod
@@ -68,6 +78,12 @@ class _Sampling(BaseModel):
             stop=tuple(stops),
             n=self.n,
         )
+
+    def client_budget(self) -> frozenset[str]:
+        """Budget fields the client chose; the router's policy keeps them."""
+        chosen = {"max_tokens", "max_completion_tokens", "n", "temperature"} & self.model_fields_set
+        names = {"max_completion_tokens": "max_tokens", "n": "candidates"}
+        return frozenset(names.get(name, name) for name in chosen)
 
     @property
     def include_usage(self) -> bool:

@@ -15,11 +15,14 @@ from typing import Any, Protocol
 
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.types import Chunk
+from twincore.platform.router.cascade import Collected, collect_events, confidence
+from twincore.platform.router.load import CoreLoad, CoreState, RequestTimer
 from twincore.platform.router.policy import ExplicitOrDefaultPolicy, RoutingPolicy
 from twincore.platform.router.types import (
     AUTO,
     CoreEvent,
     CoreFailure,
+    Decision,
     RouteError,
     RouteEvent,
     RouteRequest,
@@ -61,6 +64,7 @@ class Router:
         policy: RoutingPolicy | None = None,
         *,
         cooldown_s: float = 10.0,
+        min_mean_logprob: float = -1.0,
     ) -> None:
         if not cores:
             raise ValueError("the router needs at least one core")
@@ -69,6 +73,9 @@ class Router:
         self.cooldown_s = cooldown_s
         self._failed_at: dict[str, float] = {}
         self._last_failure: dict[str, CoreFailure] = {}
+        self.load = {name: CoreLoad() for name in self.cores}
+        self.min_mean_logprob = min_mean_logprob
+        """Cascade: swift answers below this mean token log-probability escalate to deep."""
 
     def model_names(self) -> list[str]:
         return [AUTO, *self.cores]
@@ -82,7 +89,31 @@ class Router:
                 "invalid_request_error",
             )
             return
-        first_choice = self.policy.choose(request)
+        first_choice = self.policy.choose(request, self.core_states())
+        request = _with_budget(request, first_choice)
+        if first_choice.mode == "cascade" and request.model == AUTO and _cascades(self.cores):
+            async for event in self._cascade(request, first_choice):
+                yield event
+            return
+        async for event in self._serve(request, first_choice):
+            yield event
+
+    def core_states(self) -> dict[str, CoreState]:
+        """What the policy needs of each core now: live, queue depth, measured latency."""
+        now = time.monotonic()
+        return {
+            name: CoreState(
+                live=now - self._failed_at.get(name, -1e9) >= self.cooldown_s,
+                waiting=max(load.inflight - 1, 0),
+                ttft_ms=load.ttft_ms,
+                ms_per_token=load.ms_per_token,
+            )
+            for name, load in self.load.items()
+        }
+
+    async def _serve(
+        self, request: RouteRequest, first_choice: Decision
+    ) -> AsyncGenerator[RouteEvent, None]:
         decision = first_choice
         failures: list[CoreFailure] = []
         for name in self._attempt_order(first_choice.core):
@@ -99,6 +130,7 @@ class Router:
             elif failures:  # back to the chosen core after the others failed first
                 decision = first_choice
             events = self.cores[name].generate(request.core_request)
+            timer = RequestTimer(self.load[name])
             try:
                 first = await self._first_event(name, events)
                 if isinstance(first, CoreFailure):
@@ -110,16 +142,57 @@ class Router:
                     continue
                 self._failed_at.pop(name, None)
                 yield decision
+                timer.on_chunk(_tokens(first))
                 yield first
                 async for event in events:
                     if isinstance(event, CoreFailure):  # cores send failures first or never
                         event = _error_chunk(request.core_request, event.message)
+                    timer.on_chunk(_tokens(event))
                     yield event
                 return
             finally:
+                timer.finish()
                 await events.aclose()
         summary = "; ".join(f"{f.core}: {f.message}" for f in failures)
         yield RouteError(503, f"no core could serve the request ({summary})", decision=decision)
+
+    async def _cascade(
+        self, request: RouteRequest, planned: Decision
+    ) -> AsyncGenerator[RouteEvent, None]:
+        """Swift answers first (buffered); deep answers instead when swift is not confident."""
+        params = request.core_request.params
+        swift_request = replace(
+            request,
+            core_request=replace(request.core_request, params=replace(params, logprobs=True)),
+        )
+        first = replace(planned, core="swift", reason=f"cascade: swift first; {planned.reason}")
+        collected: Collected = await collect_events(self._serve(swift_request, first))
+        if collected.error is not None or collected.decision is None:
+            for event in collected.events:  # swift could not answer: whatever it said stands
+                yield event
+            return
+        mean = confidence(collected.chunks)
+        scores = {**planned.scores, "cascade.mean_logprob": round(mean, 4)}
+        scores["cascade.swift_tokens"] = float(collected.completion_tokens)
+        if mean >= self.min_mean_logprob:
+            yield replace(
+                collected.decision,
+                reason=f"cascade: swift confident (mean logprob {mean:.2f} >= "
+                f"{self.min_mean_logprob:.2f}); {planned.reason}",
+                scores=scores,
+            )
+            for chunk in collected.chunks:
+                yield chunk
+            return
+        deep = replace(
+            planned,
+            core="deep",
+            reason=f"cascade: escalated, swift mean logprob {mean:.2f} < "
+            f"{self.min_mean_logprob:.2f}; {planned.reason}",
+            scores=scores,
+        )
+        async for event in self._serve(request, deep):
+            yield event
 
     async def _first_event(self, name: str, events: AsyncIterator[CoreEvent]) -> CoreEvent:
         try:
@@ -147,7 +220,18 @@ class Router:
             *(self._core_health(name) for name in names), return_exceptions=False
         )
         cores = dict(zip(names, results, strict=True))
-        return {"ok": any(h.get("ok") for h in cores.values()), "cores": cores}
+        states = self.core_states()
+        router = {
+            name: {
+                "inflight": self.load[name].inflight,
+                "ttft_ms": _rounded(states[name].ttft_ms),
+                "ms_per_token": _rounded(states[name].ms_per_token),
+                "cooling": not states[name].live,
+            }
+            for name in names
+        }
+        ok = any(h.get("ok") for h in cores.values())
+        return {"ok": ok, "cores": cores, "router": {"cores": router}}
 
     async def _core_health(self, name: str) -> dict[str, Any]:
         try:
@@ -164,6 +248,31 @@ class Router:
             except Exception as error:
                 out[name] = {"core": name, "error": f"{type(error).__name__}: {error}"}
         return out
+
+
+def _with_budget(request: RouteRequest, decision: Decision) -> RouteRequest:
+    """The request with the decision's compute budget applied to its sampling parameters."""
+    params = request.core_request.params
+    budget = replace(params, max_tokens=decision.max_tokens, n=decision.candidates)
+    if decision.temperature is not None:
+        budget = replace(budget, temperature=decision.temperature)
+    if budget == params:
+        return request
+    return replace(request, core_request=replace(request.core_request, params=budget))
+
+
+def _cascades(cores: Mapping[str, CoreClient]) -> bool:
+    return "swift" in cores and "deep" in cores
+
+
+def _tokens(event: CoreEvent) -> int:
+    if not isinstance(event, Chunk):
+        return 0
+    return len(event.token_ids) or (1 if event.text else 0)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _error_chunk(request: CoreRequest, message: str) -> Chunk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,14 @@ class RouteRequest:
 
     core_request: CoreRequest
     model: str = AUTO
+    latency_target_ms: float | None = None
+    """The caller's latency goal for the whole answer (`x-twincore-latency-ms`)."""
+    service: str | None = None
+    """The service asking, when one does: it fixes the domain label."""
+    hints: Mapping[str, str] = field(default_factory=dict)
+    """Labels the caller already knows (`domain`, `interactivity`, `difficulty`)."""
+    client_set: frozenset[str] = frozenset()
+    """Budget fields the client chose (`max_tokens`, `candidates`, `temperature`): kept as is."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,12 @@ class Decision:
     reason: str
     max_tokens: int
     candidates: int
+    temperature: float | None = None
+    verify: bool = False
+    """Whether the calling service should check the answer with its deterministic engine."""
+    mode: Literal["direct", "cascade"] = "direct"
+    labels: dict[str, str] = field(default_factory=dict)
+    """Stage-1 labels (domain, interactivity, difficulty) of an `auto` request."""
     scores: dict[str, float] = field(default_factory=dict)
     fallback_from: str | None = None
     """The core first chosen when it failed and this one took over."""

@@ -30,3 +30,5 @@ def test_bench_gateway_prints_the_report_as_json(session_data_dir: Path, tmp_pat
     assert report["latency_pairs"] == 6
     assert report["added_latency_ms_p95"] >= report["added_latency_ms_p50"]
     assert report["gateway_ms_p50"] > 0 and report["direct_ms_p50"] > 0
+    assert report["decision_ms_p95"] >= report["decision_ms_p50"] > 0
+    assert report["decisions_measured"] >= 100 and report["goal_decision_ms_p50"] == 2.0

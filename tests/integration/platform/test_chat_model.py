@@ -21,7 +21,10 @@ from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.embedded import serve_in_background as serve_http
+from twincore.platform.router.classifier import TaskClassifier
+from twincore.platform.router.policy import TwoStagePolicy
 from twincore.platform.router.router import Router
+from twincore.platform.router.rules import load_policy
 from twincore.platform.settings import Settings
 
 QUESTION = "What is the capital of France?"
@@ -52,7 +55,7 @@ def gateway_url(
 @pytest.fixture(scope="module")
 def make(smol_cores: dict[str, CoreServer], gateway_url: str) -> Factory:
     """make(transport, **fields): a chat model over the router or over the gateway."""
-    router = Router(smol_cores)
+    router = Router(smol_cores, TwoStagePolicy(load_policy(), TaskClassifier.load()))
 
     def build(transport: str, **fields: Any) -> TwincoreChatModel:
         fields.setdefault("max_tokens", 8)
@@ -79,8 +82,11 @@ def test_invoke_reports_the_core_that_served(make: Factory, transport: str, mode
     reply = make(transport, model=model).invoke(QUESTION)
     assert isinstance(reply, AIMessage)
     _check_reply(reply, EXPECTED_CORE[model])
-    reason = reply.response_metadata["decision"]["reason"]
-    assert reason.startswith("auto" if model == "auto" else "explicit")
+    decision = reply.response_metadata["decision"]
+    if model == "auto":  # the two-stage policy: labels from the classifier, a rule's reason
+        assert decision["labels"]["domain"] == "chat" and decision["reason"].startswith("rule")
+    else:
+        assert decision["reason"] == f"explicit model {model!r}"
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -1,0 +1,41 @@
+"""Streaming one answer through the router for the screens that chat (playground, console)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import gradio as gr
+
+from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.sampling import SamplingParams
+from twincore.model_core.engine.types import Chunk
+from twincore.platform.router.router import RouterClient
+from twincore.platform.router.types import Decision, RouteError, RouteRequest
+
+
+async def stream_answer(
+    router: RouterClient, prompt: str, model: str, max_tokens: int
+) -> AsyncIterator[tuple[str, Decision | None]]:
+    """The answer so far and the routing decision, after each event; failures become gr.Error."""
+    if not prompt.strip():
+        raise gr.Error("Type a message first.")
+    request = RouteRequest(
+        CoreRequest(
+            messages=[{"role": "user", "content": prompt}],
+            params=SamplingParams(max_tokens=max_tokens),
+            request_id=f"ui-{uuid.uuid4().hex[:12]}",
+        ),
+        model,
+    )
+    text, decision = "", None
+    async for event in router.stream(request):
+        if isinstance(event, RouteError):
+            raise gr.Error(f"{event.status}: {event.message}")
+        if isinstance(event, Decision):
+            decision = event
+        elif isinstance(event, Chunk):
+            if event.error:
+                raise gr.Error(f"the core failed: {event.error}")
+            text += event.text
+        yield text, decision

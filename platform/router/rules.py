@@ -1,0 +1,158 @@
+"""The routing policy file: rules, scores, budgets, load limits and cascade settings, in YAML.
+
+The packaged default (`data/policy.yaml`) encodes the seed's decision tree; operators point
+`router.policy` at their own file. Everything is validated on load, and errors name the field.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from twincore.platform.router.classifier import HEADS
+
+CORES = ("deep", "swift")
+
+
+class Budget(BaseModel):
+    """Compute for one request; unset fields leave the value from the level below."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int | None = Field(None, ge=1)
+    candidates: int | None = Field(None, ge=1, le=16)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    verify: bool | None = None
+
+
+class Rule(BaseModel):
+    """`when` matches labels (head: label or list of labels), `service` and prompt length;
+    the first matching rule picks `core`, or `score` to let the deep score decide."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    when: dict[str, str | list[str] | int] = Field(default_factory=dict)
+    core: Literal["deep", "swift", "score"] = "score"
+
+    @field_validator("when")
+    @classmethod
+    def _known_conditions(
+        cls, when: dict[str, str | list[str] | int]
+    ) -> dict[str, str | list[str] | int]:
+        for key, value in when.items():
+            if key in ("prompt_tokens_over", "prompt_tokens_under"):
+                if not isinstance(value, int):
+                    raise ValueError(f"{key} takes a number of tokens")
+                continue
+            if key == "service":
+                continue
+            if key not in HEADS:
+                known = ", ".join([*HEADS, "service", "prompt_tokens_over", "prompt_tokens_under"])
+                raise ValueError(f"unknown condition {key!r}; known: {known}")
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or any(v not in HEADS[key] for v in values):
+                raise ValueError(f"{key} takes labels from {HEADS[key]}, got {value!r}")
+        return when
+
+
+class Score(BaseModel):
+    """deep score = bias + sum(weight * P(head = label)) + long-prompt bonus, clipped to [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bias: float = 0.0
+    weights: dict[str, float] = Field(default_factory=dict)
+    long_prompt_tokens: int = Field(1500, ge=1)
+    long_prompt_weight: float = 0.0
+
+    @field_validator("weights")
+    @classmethod
+    def _head_labels(cls, weights: dict[str, float]) -> dict[str, float]:
+        for key in weights:
+            head, _, label = key.partition(".")
+            if label not in HEADS.get(head, ()):
+                raise ValueError(f"score weight {key!r} is not 'head.label' of {dict(HEADS)}")
+        return weights
+
+
+class Budgets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default: Budget = Field(
+        default_factory=lambda: Budget(max_tokens=256, candidates=1, temperature=0.0, verify=False)
+    )
+    by_label: dict[str, Budget] = Field(
+        default_factory=dict, description="'head.label' -> budget applied when that label wins"
+    )
+
+
+class Load(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_queue: int = Field(8, ge=0, description="waiting requests that make a core 'saturated'")
+    prior_ms_per_token: dict[str, float] = Field(default_factory=dict)
+    prior_ttft_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class Cascade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_mean_logprob: float = Field(
+        -1.0, le=0.0, description="swift answers less confident than this escalate to deep"
+    )
+
+
+class PolicyConfig(BaseModel):
+    """A whole routing policy file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    mode: Literal["direct", "cascade"] = "direct"
+    deep_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    price: dict[str, float] = Field(
+        default_factory=lambda: {"deep": 1.0, "swift": 0.1},
+        description="relative price per 1000 tokens of each core",
+    )
+    cost_weight: float = Field(
+        0.0, ge=0.0, description="how much deep's extra price raises the bar"
+    )
+    score: Score = Field(default_factory=Score)
+    rules: list[Rule] = Field(default_factory=list)
+    budgets: Budgets = Field(default_factory=Budgets)
+    load: Load = Field(default_factory=Load)
+    cascade: Cascade = Field(default_factory=Cascade)
+
+    @field_validator("price")
+    @classmethod
+    def _price_per_core(cls, price: dict[str, float]) -> dict[str, float]:
+        if set(price) != set(CORES) or any(p < 0 for p in price.values()):
+            raise ValueError(f"price needs a non-negative value for each of {CORES}")
+        return price
+
+
+def packaged_policy() -> Path:
+    return Path(str(resources.files("twincore.platform.router") / "data" / "policy.yaml"))
+
+
+class PolicyFileError(ValueError):
+    """The policy file is missing, not YAML, or fails validation (the message says where)."""
+
+
+def load_policy(path: Path | None = None) -> PolicyConfig:
+    path = path or packaged_policy()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PolicyFileError(f"cannot read routing policy {path}: {error}") from error
+    except yaml.YAMLError as error:
+        raise PolicyFileError(f"routing policy {path} is not valid YAML: {error}") from error
+    try:
+        return PolicyConfig.model_validate(data or {})
+    except ValidationError as error:
+        raise PolicyFileError(f"routing policy {path}: {error}") from error
