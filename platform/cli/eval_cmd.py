@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from twincore.platform.cli.context import load_settings
-from twincore.platform.cli.output import console, err_console, print_json
+from twincore.platform.cli.output import console, err_console, fail, print_json
 
 app = typer.Typer(help="Evaluations that print JSON.", no_args_is_help=True)
 
@@ -20,6 +21,10 @@ def router(
         int, typer.Option(min=0, help="tasks per group (math/code, easy/hard); 0: all shipped")
     ] = 20,
     seed: Annotated[int, typer.Option(help="which tasks a smaller run picks")] = 0,
+    answers: Annotated[
+        Path | None,
+        typer.Option(help="re-score the answers an earlier run recorded (no generation)"),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Answer verifiable math and code tasks on both cores; compare always-swift, always-deep,
@@ -28,15 +33,22 @@ def router(
     from twincore.platform.evals.tasks import load_workload
 
     settings = load_settings()
-    total = 2 * len(load_workload(per_group=per_group or None, seed=seed))
-    with Progress(console=err_console, transient=True) as progress:
-        bar = progress.add_task("answering (swift, then deep)", total=total)
-        report = run(
-            settings,
-            per_group=per_group or None,
-            seed=seed,
-            on_answer=lambda core: progress.advance(bar),
-        )
+    if answers is not None and not answers.is_file():
+        fail(f"no recorded answers at {answers}", code=2)
+    total = 0 if answers else 2 * len(load_workload(per_group=per_group or None, seed=seed))
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            bar = progress.add_task("answering (swift, then deep)", total=total)
+            report = run(
+                settings,
+                per_group=per_group or None,
+                seed=seed,
+                on_answer=lambda core: progress.advance(bar),
+                recorded=answers,
+            )
+    except ValueError as error:
+        fail(str(error), code=2)
+        return
     path = save_report(settings, report)
     if json_output:
         print_json(report)

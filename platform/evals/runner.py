@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,31 @@ from twincore.platform.router.router import Router
 from twincore.platform.router.setup import build_policy
 from twincore.platform.settings import Settings
 
+CORES = ("swift", "deep")
+
 
 def report_path(settings: Settings) -> Path:
     return settings.data_dir / "evals" / "router.json"
+
+
+def answers_path(settings: Settings) -> Path:
+    """Every recorded answer of the last run, one JSON line each (`--answers` re-scores them)."""
+    return settings.data_dir / "evals" / "router-answers.jsonl"
+
+
+def read_answers(path: Path) -> dict[str, dict[str, Answer]]:
+    answers: dict[str, dict[str, Answer]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            answer = Answer(**json.loads(line))
+            answers.setdefault(answer.core, {})[answer.task_id] = answer
+    return answers
+
+
+def write_answers(path: Path, answers: dict[str, dict[str, Answer]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(asdict(a)) for by_task in answers.values() for a in by_task.values()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def by_group(tasks: list[Task], answers: dict[str, dict[str, Answer]]) -> dict[str, Any]:
@@ -52,17 +75,29 @@ async def evaluate_router(
     per_group: int | None = None,
     seed: int = 0,
     on_answer: Callable[[str], None] | None = None,
+    recorded: Path | None = None,
 ) -> dict[str, Any]:
+    """Answer the workload on both cores (or take the answers `recorded` by an earlier run,
+    to score another policy without generating again), compare strategies, save everything."""
     started = time.perf_counter()
     tasks = load_workload(per_group=per_group, seed=seed)
     policy = build_policy(settings)
-    cores = build_cores(settings)
-    try:
-        router = Router(cores, policy)
-        answers = await answer_all(router, tasks, on_done=on_answer)
-    finally:
-        for core in cores.values():
-            await core.aclose()
+    if recorded is not None:
+        answers = read_answers(recorded)
+        missing = [t.id for t in tasks if any(t.id not in answers.get(c, {}) for c in CORES)]
+        if missing:
+            raise ValueError(
+                f"{recorded} has no answers for {len(missing)} tasks, e.g. {missing[0]}"
+            )
+    else:
+        cores = build_cores(settings)
+        try:
+            router = Router(cores, policy)
+            answers = await answer_all(router, tasks, on_done=on_answer)
+        finally:
+            for core in cores.values():
+                await core.aclose()
+        write_answers(answers_path(settings), answers)
     report = compare(policy, tasks, answers)
     report.update(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -75,6 +110,7 @@ async def evaluate_router(
         price=policy.config.price,
         classifier=policy.classifier.version,
         policy=str(settings.router.policy or "packaged"),
+        answers=str(recorded or answers_path(settings)),
         duration_s=round(time.perf_counter() - started, 1),
     )
     rounded: dict[str, Any] = _rounded(report)

@@ -8,6 +8,7 @@ Every decision carries its reason and the numbers behind it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -71,7 +72,8 @@ class TwoStagePolicy:
     def deep_score(self, labels: TaskLabels, prompt_tokens: int) -> float:
         score = self.config.score
         total = score.bias + sum(
-            weight * labels.p(*key.split(".", 1)) for key, weight in score.weights.items()
+            weight * math.prod(labels.p(*term.split(".", 1)) for term in key.split("&"))
+            for key, weight in score.weights.items()
         )
         if prompt_tokens > score.long_prompt_tokens:
             total += score.long_prompt_weight

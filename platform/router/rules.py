@@ -61,7 +61,9 @@ class Rule(BaseModel):
 
 
 class Score(BaseModel):
-    """deep score = bias + sum(weight * P(head = label)) + long-prompt bonus, clipped to [0, 1]."""
+    """deep score = bias + sum(weight * P(head = label)) + long-prompt bonus, clipped to [0, 1].
+    A key may join labels of different heads with `&` (`domain.code&difficulty.high`): its
+    weight multiplies the product of their probabilities."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -74,9 +76,12 @@ class Score(BaseModel):
     @classmethod
     def _head_labels(cls, weights: dict[str, float]) -> dict[str, float]:
         for key in weights:
-            head, _, label = key.partition(".")
-            if label not in HEADS.get(head, ()):
-                raise ValueError(f"score weight {key!r} is not 'head.label' of {dict(HEADS)}")
+            for term in key.split("&"):
+                head, _, label = term.partition(".")
+                if label not in HEADS.get(head, ()):
+                    raise ValueError(
+                        f"score weight {key!r}: {term!r} is not 'head.label' of {dict(HEADS)}"
+                    )
         return weights
 
 
