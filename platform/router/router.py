@@ -167,8 +167,9 @@ class Router:
         )
         first = replace(planned, core="swift", reason=f"cascade: swift first; {planned.reason}")
         collected: Collected = await collect_events(self._serve(swift_request, first))
-        if collected.error is not None or collected.decision is None:
-            for event in collected.events:  # swift could not answer: whatever it said stands
+        answered = collected.decision
+        if collected.error is not None or answered is None or answered.core != "swift":
+            for event in collected.events:  # swift failed or was down: that answer stands
                 yield event
             return
         mean = confidence(collected.chunks)
@@ -176,7 +177,7 @@ class Router:
         scores["cascade.swift_tokens"] = float(collected.completion_tokens)
         if mean >= self.min_mean_logprob:
             yield replace(
-                collected.decision,
+                answered,
                 reason=f"cascade: swift confident (mean logprob {mean:.2f} >= "
                 f"{self.min_mean_logprob:.2f}); {planned.reason}",
                 scores=scores,
