@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -39,3 +40,23 @@ async def stream_answer(
                 raise gr.Error(f"the core failed: {event.error}")
             text += event.text
         yield text, decision
+
+
+@dataclass(frozen=True)
+class ChatControls:
+    model: gr.Radio
+    max_tokens: gr.Slider
+    prompt: gr.Textbox
+    send: gr.Button
+    reply: gr.Textbox
+
+
+def chat_controls() -> ChatControls:
+    """The model choice, budget, message box, Send button and answer box, in the open Blocks."""
+    with gr.Row():
+        model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
+        max_tokens = gr.Slider(1, 512, value=128, step=1, label="Max tokens")
+    prompt = gr.Textbox(label="Message", lines=3, placeholder="Ask something")
+    send = gr.Button("Send", variant="primary")
+    reply = gr.Textbox(label="Answer", lines=8, interactive=False)
+    return ChatControls(model, max_tokens, prompt, send, reply)

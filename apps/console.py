@@ -15,7 +15,7 @@ import pandas as pd  # type: ignore[import-untyped]  # the lock carries no panda
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from twincore.apps.chat import stream_answer
+from twincore.apps.chat import chat_controls, stream_answer
 from twincore.platform.components import UiComponent, UiContext
 from twincore.platform.requestlog import recent_requests
 from twincore.platform.router.types import Decision
@@ -204,12 +204,7 @@ def build(context: UiContext) -> gr.Blocks:
             )
             evaluation_button = gr.Button("Reload evaluation")
         with gr.Tab("Playground"):
-            with gr.Row():
-                model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
-                max_tokens = gr.Slider(1, 512, value=128, step=1, label="Max tokens")
-            prompt = gr.Textbox(label="Message", lines=3, placeholder="Ask something")
-            send = gr.Button("Send", variant="primary")
-            reply = gr.Textbox(label="Answer", lines=8, interactive=False)
+            chat = chat_controls()
             core = gr.Textbox(label="Answered by", max_lines=1, interactive=False)
             decision = gr.Code(label="Routing decision", language="json", interactive=False)
 
@@ -224,10 +219,10 @@ def build(context: UiContext) -> gr.Blocks:
         demo.load(refresh_cores, outputs=cores_outputs, api_visibility="private")
         demo.load(refresh_decisions, outputs=decision_outputs, api_visibility="private")
         demo.load(refresh_evaluation, outputs=evaluation_outputs, api_visibility="private")
-        send.click(
+        chat.send.click(
             answer,
-            inputs=[prompt, model, max_tokens],
-            outputs=[reply, core, decision],
+            inputs=[chat.prompt, chat.model, chat.max_tokens],
+            outputs=[chat.reply, core, decision],
             api_name="chat",
         )
     return cast(gr.Blocks, demo)

@@ -8,7 +8,7 @@ from typing import cast
 
 import gradio as gr
 
-from twincore.apps.chat import stream_answer
+from twincore.apps.chat import chat_controls, stream_answer
 from twincore.platform.components import UiComponent, UiContext
 
 
@@ -21,15 +21,13 @@ def build(context: UiContext) -> gr.Blocks:
 
     with gr.Blocks(title="Twincore playground") as demo:
         gr.Markdown("# Twincore playground\nAsk either core; `auto` lets the router choose.")
-        with gr.Row():
-            model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
-            max_tokens = gr.Slider(1, 512, value=128, step=1, label="Max tokens")
-        prompt = gr.Textbox(label="Message", lines=3, placeholder="Ask something")
-        send = gr.Button("Send", variant="primary")
-        reply = gr.Textbox(label="Answer", lines=8, interactive=False)
+        chat = chat_controls()
         decision = gr.Code(label="Routing decision", language="json", interactive=False)
-        send.click(
-            answer, inputs=[prompt, model, max_tokens], outputs=[reply, decision], api_name="chat"
+        chat.send.click(
+            answer,
+            inputs=[chat.prompt, chat.model, chat.max_tokens],
+            outputs=[chat.reply, decision],
+            api_name="chat",
         )
     return cast(gr.Blocks, demo)
 
