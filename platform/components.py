@@ -32,14 +32,23 @@ class UiContext:
     services: dict[str, Any]
 
 
+RESERVED_SERVICE_NAMES = frozenset({"chat", "completions", "models", "embeddings", "docs"})
+
+
 @dataclass(frozen=True)
 class ServiceComponent:
     """A domain service: `factory(router, settings)` builds the service object; `api(service)`
-    builds its routes, mounted at `/v1/services/<name>` behind the gateway's auth."""
+    builds its routes, mounted at `/v1/<name>` (e.g. `/v1/aml/...`) behind the gateway's auth."""
 
     name: str
     factory: Callable[[RouterClient, Settings], Any]
     api: Callable[[Any], APIRouter]
+
+    def __post_init__(self) -> None:
+        # Services share the /v1 namespace with the OpenAI API: a service named like one of its
+        # routes would shadow it.
+        if self.name in RESERVED_SERVICE_NAMES or not self.name.isidentifier():
+            raise ValueError(f"service name {self.name!r} is reserved or not an identifier")
 
 
 @dataclass(frozen=True)

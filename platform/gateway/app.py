@@ -82,7 +82,7 @@ def build_gateway(
     for component in services:
         app.include_router(
             component.api(state.services[component.name]),
-            prefix=f"/v1/services/{component.name}",
+            prefix=f"/v1/{component.name}",
             dependencies=[Depends(authorize)],
         )
     if uis:

@@ -325,15 +325,15 @@ async def test_services_mount_under_v1_services_behind_auth(
     token = new_key(settings)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        refused = await client.post("/v1/services/ask/ask", json={"question": "Hi"})
+        refused = await client.post("/v1/ask/ask", json={"question": "Hi"})
         headers = {"Authorization": f"Bearer {token}"}
         answered = await client.post(
-            "/v1/services/ask/ask", json={"question": "Hi"}, headers=headers
+            "/v1/ask/ask", json={"question": "Hi"}, headers=headers
         )
-        doubled = await client.get("/v1/services/ask/double/21", headers=headers)
+        doubled = await client.get("/v1/ask/double/21", headers=headers)
     assert refused.status_code == 401
     assert answered.status_code == 200 and answered.json()["core"] == "swift"
     assert answered.json()["answer"]
     assert doubled.json() == 42
     paths = [r.path for r in log_rows(settings, state)]
-    assert paths == ["/v1/services/ask/ask"] * 2 + ["/v1/services/ask/double/21"]
+    assert paths == ["/v1/ask/ask"] * 2 + ["/v1/ask/double/21"]
