@@ -31,9 +31,12 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 def _alert(sessions: sessionmaker[Session]) -> int:
     with session_scope(sessions) as session:
         dataset = AmlDataset(
-            name="cases-demo", source_format="canonical", label_level=None,
-            n_accounts=0, n_transactions=0,
-        )  # fmt: skip
+            name="cases-demo",
+            source_format="canonical",
+            label_level=None,
+            n_accounts=0,
+            n_transactions=0,
+        )
         session.add(dataset)
         session.flush()
         run = DetectionRun(dataset_id=dataset.id, status="done", budget=10, stats={})
@@ -120,7 +123,7 @@ def test_a_sar_is_filed_once_a_narrative_exists(sessions: sessionmaker[Session])
                 text="WHO: ...",
                 facts={},
                 check={},
-            )  # fmt: skip
+            )
         )
     with session_scope(sessions) as session:
         case = cases.change_status(session, case_id=case_id, to_status="sar_filed", actor="lead")
