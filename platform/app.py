@@ -22,6 +22,7 @@ from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.router.router import Router
 from twincore.platform.router.setup import router_options
 from twincore.platform.serve_handles import HandleCore, RouterHandleClient, ServiceHandleClient
+from twincore.platform.serve_options import core_options, scaling_options
 from twincore.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class ServiceDeployment:
         component = next(c for c in services if c.name == name)
         self.service = component.factory(RouterHandleClient(router), settings)
 
-    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         return await call_method(self.service, method, *args, **kwargs)
 
 
@@ -88,12 +89,7 @@ def build_application(
     for name, config in (("deep", settings.cores.deep), ("swift", settings.cores.swift)):
         cores[name] = (
             _deployment(CoreServer)
-            .options(
-                name=name,
-                num_replicas=config.replicas,
-                ray_actor_options={"num_cpus": config.replica_cpus(), "num_gpus": config.num_gpus},
-                max_ongoing_requests=config.max_running + config.max_waiting,
-            )
+            .options(name=name, **core_options(config))
             .bind(name, config, data_dir=settings.data_dir)
         )
     router = (
@@ -114,7 +110,7 @@ def build_application(
         _deployment(GatewayDeployment)
         .options(
             name="gateway",
-            num_replicas=settings.gateway.replicas,
+            **scaling_options(settings.gateway.replicas, settings.gateway.autoscaling),
             ray_actor_options=LIGHT_ACTOR,
             max_ongoing_requests=MAX_ONGOING_LIGHT,
         )

@@ -61,7 +61,11 @@ class UiComponent:
 
 
 # Modules that declare components (a `COMPONENTS` tuple each); services add themselves here.
-COMPONENT_MODULES: tuple[str, ...] = ("twincore.apps.playground", "twincore.apps.console")
+COMPONENT_MODULES: tuple[str, ...] = (
+    "twincore.apps.playground",
+    "twincore.apps.console",
+    "twincore.apps.codegen",
+)
 
 
 def load_components(
@@ -81,9 +85,9 @@ def load_components(
     return services, uis
 
 
-async def call_method(service: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+async def call_method(service: Any, name: str, /, *args: Any, **kwargs: Any) -> Any:
     """Await `service.name(...)`; a blocking method runs on a worker thread so the event loop
-    keeps serving."""
+    keeps serving. Positional-only, so a service method may take `name` or `service` keywords."""
     method = getattr(service, name)
     if inspect.iscoroutinefunction(method):
         return await method(*args, **kwargs)

@@ -11,11 +11,11 @@ import math
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
-from twincore.platform.settings import Settings
+from twincore.platform.settings import CoreConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -23,17 +23,36 @@ logger = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 
 
+def _replicas(core: CoreConfig) -> int:
+    return core.autoscaling.min_replicas if core.autoscaling else core.replicas
+
+
 def cpus_needed(settings: Settings) -> int:
     """Logical CPUs the cores reserve; a laptop cluster advertises at least this many."""
     cores = (settings.cores.deep, settings.cores.swift)
-    return math.ceil(sum(c.replicas * c.replica_cpus() for c in cores))
+    return math.ceil(sum(_replicas(c) * c.replica_cpus() for c in cores))
+
+
+def resources_needed(settings: Settings) -> dict[str, float]:
+    """Custom resources the cores reserve (the node pins of deploy/serve.yaml): a one-node
+    cluster advertises them so the same config also runs on a laptop."""
+    needed: dict[str, float] = {}
+    for core in (settings.cores.deep, settings.cores.swift):
+        for name, amount in core.resources.items():
+            needed[name] = needed.get(name, 0.0) + amount * max(_replicas(core), 1)
+    return needed
 
 
 @contextmanager
 def ray_cluster(
-    settings: Settings, *, address: str | None = None, dashboard: bool = False
+    settings: Settings,
+    *,
+    address: str | None = None,
+    dashboard: bool = False,
+    serving: Sequence[Settings] = (),
 ) -> Iterator[None]:
-    """Connect to `address`, or start a private local cluster; leave it as found on exit."""
+    """Connect to `address`, or start a private local cluster sized for `serving` (default: the
+    settings themselves); leave it as found on exit."""
     import ray
 
     # Local clusters need no token between their own processes, and nothing phones home.
@@ -42,9 +61,15 @@ def ray_cluster(
     if address:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     else:
+        apps = serving or (settings,)
+        resources: dict[str, float] = {}
+        for app in apps:
+            for name, amount in resources_needed(app).items():
+                resources[name] = resources.get(name, 0.0) + amount
         ray.init(
             address="local",
-            num_cpus=max(os.cpu_count() or 1, cpus_needed(settings)),
+            num_cpus=max(os.cpu_count() or 1, sum(cpus_needed(app) for app in apps)),
+            resources=resources or None,
             include_dashboard=dashboard,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
             logging_level=logging.WARNING,

@@ -29,8 +29,29 @@ INSECURE_SECRETS = frozenset(
 )
 
 
+class AutoscalingConfig(BaseModel):
+    """Ray Serve autoscaling of one deployment: replicas follow the requests in flight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_replicas: int = Field(1, ge=0, description="replicas kept when idle")
+    max_replicas: int = Field(ge=1, description="replicas at most")
+    target_ongoing_requests: float = Field(
+        8.0, gt=0, description="requests in flight per replica the autoscaler aims for"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("autoscaling min_replicas is above max_replicas")
+        return self
+
+
 class CoreConfig(BaseModel):
     """How one model core is served."""
+
+    # A misspelt key in a Serve config's args must fail the deploy, not vanish.
+    model_config = ConfigDict(extra="forbid")
 
     backend: Literal["native", "openai"] = Field(
         "native",
@@ -57,6 +78,17 @@ class CoreConfig(BaseModel):
         None, ge=0, description="Ray CPUs reserved per replica; default 1 native, 0 openai"
     )
     num_gpus: float = Field(0.0, ge=0, description="Ray GPUs reserved per replica")
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="custom Ray resources per replica; pins the core to nodes that advertise "
+        "them (deploy/: core worker groups advertise `twincore_core`)",
+    )
+    accelerator_type: str | None = Field(
+        None, description="Ray accelerator type a replica needs, e.g. H100 or A10G"
+    )
+    autoscaling: AutoscalingConfig | None = Field(
+        None, description="Serve autoscaling; when set it replaces `replicas`"
+    )
 
     def replica_cpus(self) -> float:
         """CPUs a replica reserves: a remote core only waits on the network."""
@@ -110,6 +142,9 @@ class GatewayConfig(BaseModel):
     rate_limit_burst: int = Field(60, ge=1, description="requests a key may send at once")
     default_max_tokens: int = Field(256, ge=1, description="budget when a request sets none")
     replicas: int = Field(1, ge=1, description="Ray Serve replicas of the gateway")
+    autoscaling: AutoscalingConfig | None = Field(
+        None, description="Serve autoscaling of the gateway; when set it replaces `replicas`"
+    )
     router_cooldown_s: float = Field(
         10.0, ge=0, description="seconds a failed core is tried last before it gets traffic again"
     )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
 
 from twincore.platform.cli.context import load_settings
 from twincore.platform.cli.output import console, err_console, fail
+from twincore.platform.serve_config import (
+    ServeConfigError,
+    deploy_config,
+    read_serve_config,
+    twincore_settings,
+)
+
+DEPLOY_TIMEOUT_S = 900.0  # the first start converts the default weights (about a minute)
 
 
 def serve(
@@ -21,54 +27,35 @@ def serve(
     detach: Annotated[
         bool, typer.Option(help="leave the apps running on the cluster and exit")
     ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="seconds to wait for every application to run")
+    ] = DEPLOY_TIMEOUT_S,
 ) -> None:
-    """Deploy every application in a Serve config file (import_path + args), like `serve run`."""
-    from ray import serve as ray_serve
-
+    """Deploy every application of a Serve config (import_path, args, deployments overrides)
+    through the Serve controller, as `serve deploy` and KubeRay do, then serve until Ctrl-C."""
     from twincore.platform.launcher import ray_cluster, wait_forever
 
-    spec = _read_config(config)
     if detach and not address:
         fail("--detach needs --address: a private local cluster ends with this command", code=2)
-    settings = load_settings(starting=True)
-    http = spec.get("http_options") or {}
     try:
-        with ray_cluster(settings, address=address):
-            ray_serve.start(http_options=http)
-            for app in spec["applications"]:
-                builder = _import(app["import_path"])
-                with console.status(f"deploying {app['name']}"):
-                    ray_serve.run(
-                        builder(app.get("args") or {}),
-                        name=app["name"],
-                        route_prefix=app.get("route_prefix", "/"),
-                    )
-                console.print(f"deployed {app['name']} at {app.get('route_prefix', '/')}")
+        spec = read_serve_config(config)
+        # A private cluster advertises what the apps reserve (CPUs, node pins); a real one has it.
+        serving = [] if address else twincore_settings(spec)
+    except ServeConfigError as error:
+        fail(str(error), code=2)
+        raise
+    settings = load_settings(starting=True)
+    try:
+        with ray_cluster(settings, address=address, serving=serving):
+            with console.status(f"deploying {', '.join(a.name for a in spec.applications)}"):
+                try:
+                    routes = deploy_config(spec, timeout_s=timeout)
+                except ServeConfigError as error:
+                    fail(str(error), code=1)
+            for name, prefix in routes.items():
+                console.print(f"deployed {name} at {prefix}")
             if detach:
                 return
             wait_forever()
     except KeyboardInterrupt:
         err_console.print("stopped")
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        fail(f"cannot read {path}: {error}", code=2)
-        raise
-    if not isinstance(spec, dict) or not spec.get("applications"):
-        fail(f"{path}: a Serve config needs an 'applications' list", code=2)
-    for app in spec["applications"]:
-        if not isinstance(app, dict) or "import_path" not in app or "name" not in app:
-            fail(f"{path}: every application needs 'name' and 'import_path'", code=2)
-    return spec  # type: ignore[no-any-return]
-
-
-def _import(import_path: str) -> Any:
-    module_name, _, attribute = import_path.replace(":", ".").rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        fail(f"cannot import {import_path}: {error}", code=2)
-        raise
