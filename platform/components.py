@@ -65,6 +65,8 @@ COMPONENT_MODULES: tuple[str, ...] = (
     "twincore.apps.playground",
     "twincore.apps.console",
     "twincore.apps.codegen",
+    "twincore.services.aml.component",
+    "twincore.apps.aml",
 )
 
 

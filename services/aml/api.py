@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from twincore.services.aml.cases import CaseError, NotFoundError
 from twincore.services.aml.formats import IngestError
-from twincore.services.aml.service import DatasetExistsError
+from twincore.services.aml.store import DatasetExistsError
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 Actor = Annotated[str, Field(min_length=1, max_length=100, description="who acts (audited)")]
@@ -53,6 +53,7 @@ class NoteRequest(BaseModel):
 class DraftRequest(BaseModel):
     actor: Actor
     model: Literal["deep", "swift", "auto"] = Field("deep", description="the core that drafts")
+    max_tokens: int = Field(700, ge=50, le=2000, description="length budget of the draft")
 
 
 class EditRequest(BaseModel):
@@ -178,7 +179,11 @@ def build_router(service: Any) -> APIRouter:
 
     @api.post("/cases/{case_id}/narratives/draft", status_code=201)
     async def draft(case_id: int, body: DraftRequest) -> Any:
-        return await _call(service.draft_narrative(case_id, actor=body.actor, model=body.model))
+        return await _call(
+            service.draft_narrative(
+                case_id, actor=body.actor, model=body.model, max_tokens=body.max_tokens
+            )
+        )
 
     @api.post("/cases/{case_id}/narratives", status_code=201)
     async def edit(case_id: int, body: EditRequest) -> Any:

@@ -31,7 +31,7 @@ from twincore.services.aml.narrative import build_facts, check_narrative, facts_
 from twincore.services.aml.pipeline import detect
 from twincore.services.aml.prompts import SAR_PROMPT
 from twincore.services.aml.samples import SAMPLE_NAMES, sample_dir
-from twincore.services.aml.store import load_dataset, store_dataset
+from twincore.services.aml.store import DatasetExistsError, load_dataset, store_dataset
 from twincore.services.aml.workflow import AlertRecord, Case, DetectionRun, Narrative
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class AmlService:
             raise IngestError([Issue(Path(path).name, 0, "a dataset needs a name")])
         with session_scope(self._sessions) as session:
             if session.scalar(select(AmlDataset.id).where(AmlDataset.name == name)) is not None:
-                raise DatasetExistsError(f"a dataset named {name!r} exists already")
+                raise DatasetExistsError(f"a dataset named {name!r} already exists")
         dataset = read_dataset(Path(path), name=name, fmt=fmt)
         dataset_id = store_dataset(self._engine, dataset)
         self._remember(dataset_id, dataset)
@@ -259,13 +259,18 @@ class AmlService:
             )
 
     async def draft_narrative(
-        self, case_id: int, *, actor: str, model: str = "deep"
+        self,
+        case_id: int,
+        *,
+        actor: str,
+        model: str = "deep",
+        max_tokens: int = NARRATIVE_MAX_TOKENS,
     ) -> dict[str, Any]:
         """Draft a SAR narrative with a core (LangChain prompt | chat model | parser), check its
         numbers against the facts, store it as the next version."""
         facts = self.case_facts(case_id)
         chat = TwincoreChatModel.over_router(
-            self._router, model=model, max_tokens=NARRATIVE_MAX_TOKENS, temperature=0.0
+            self._router, model=model, max_tokens=max_tokens, temperature=0.0
         )
         chain = SAR_PROMPT | chat | StrOutputParser()
         text = (await chain.ainvoke({"case_id": case_id, "facts": facts_text(facts)})).strip()
@@ -347,10 +352,6 @@ class AmlService:
 
     def close(self) -> None:
         self._engine.dispose()
-
-
-class DatasetExistsError(ValueError):
-    """A dataset of that name is stored already (409)."""
 
 
 def _dataset_row(session: Session, dataset_id: int) -> AmlDataset:
