@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import gradio as gr
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # the lock carries no pandas-stubs
 
 from twincore.apps.aml_graph import subgraph_figure
 from twincore.platform.components import UiComponent, UiContext

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import networkx as nx
-import plotly.graph_objects as go
+import networkx as nx  # type: ignore[import-untyped]
+import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 SUBJECT, LAUNDERING, OTHER = "#d62728", "#ff7f0e", "#1f77b4"
 

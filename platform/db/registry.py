@@ -10,6 +10,9 @@ import importlib
 TABLE_MODULES: tuple[str, ...] = (
     "twincore.platform.auth",
     "twincore.platform.requestlog",
+    "twincore.services.aml.models",
+    "twincore.services.aml.workflow",
+    "twincore.services.codegen.models",
 )
 
 

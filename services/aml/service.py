@@ -12,7 +12,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.output_parsers import StrOutputParser
 from sqlalchemy import delete, func, select
@@ -35,6 +35,7 @@ from twincore.services.aml.store import DatasetExistsError, load_dataset, store_
 from twincore.services.aml.workflow import AlertRecord, Case, DetectionRun, Narrative
 
 logger = logging.getLogger(__name__)
+RowT = TypeVar("RowT")
 
 NARRATIVE_MAX_TOKENS = 700
 DATASET_CACHE = 2
@@ -358,7 +359,7 @@ def _dataset_row(session: Session, dataset_id: int) -> AmlDataset:
     return _get(session, AmlDataset, dataset_id, "dataset")
 
 
-def _get(session: Session, table: type[Any], key: int, what: str) -> Any:
+def _get(session: Session, table: type[RowT], key: int, what: str) -> RowT:
     row = session.get(table, key)
     if row is None:
         raise cases.NotFoundError(f"no {what} {key}")
