@@ -15,6 +15,80 @@ from twincore.platform.cli.output import console, err_console, fail, print_json
 app = typer.Typer(help="Evaluations that print JSON.", no_args_is_help=True)
 
 
+@app.command("codegen")
+def codegen(
+    problems: Annotated[
+        str, typer.Option(help="HumanEval-format JSONL, or a shipped set: humaneval, java, cpp")
+    ] = "humaneval",
+    samples: Annotated[int, typer.Option(min=1, help="candidates per problem (n)")] = 1,
+    k: Annotated[str, typer.Option(help="comma-separated k of pass@k")] = "1,10",
+    solutions: Annotated[
+        str, typer.Option(help="generate | canonical | empty (the problems' own solutions)")
+    ] = "generate",
+    model: Annotated[str, typer.Option(help="deep | swift | auto")] = "deep",
+    rounds: Annotated[int, typer.Option(min=0, help="repair rounds from the sandbox log")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="first N problems only; 0: all")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="sandbox runs at once")] = 2,
+    rescore: Annotated[
+        Path | None, typer.Option(help="check the code an earlier report recorded (no model)")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """pass@k of generated code (or of the problems' own solutions) through the sandbox."""
+    from twincore.services.codegen.evaluate import evaluate, resolve_problems, save_report
+
+    if solutions not in ("generate", "canonical", "empty"):
+        fail(f"--solutions must be generate, canonical or empty, not {solutions!r}", code=2)
+    if rescore is not None and not rescore.is_file():
+        fail(f"no report at {rescore}", code=2)
+    try:
+        ks = sorted({int(part) for part in k.split(",") if part.strip()})
+        loaded = resolve_problems(problems, limit or None)
+    except ValueError as error:
+        fail(str(error), code=2)
+        return
+    settings = load_settings()
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            bar = progress.add_task(f"codegen ({solutions})", total=len(loaded))
+            report = evaluate(
+                settings,
+                loaded,
+                solutions=solutions,  # type: ignore[arg-type]
+                samples=samples,
+                ks=ks,
+                model=model,
+                rounds=rounds,
+                workers=workers,
+                on_done=lambda: progress.advance(bar),
+                include_code=solutions == "generate",
+                recorded=rescore,
+            )
+    except ValueError as error:
+        fail(str(error), code=2)
+        return
+    name = f"{Path(problems).stem}-{solutions}" + (f"-{model}" if solutions == "generate" else "")
+    name += "-rescored" if rescore else ""
+    path = save_report(settings, name, report)
+    if json_output:
+        print_json(report)
+        return
+    table = Table("task", "language", "passed", "statuses", "reason")
+    for row in report["per_problem"]:
+        table.add_row(
+            row["task_id"],
+            row["language"],
+            f"{row['passed']}/{row['samples']}",
+            ",".join(row["statuses"]),
+            row["reason"][:60],
+        )
+    console.print(table)
+    scores = "  ".join(f"{key} {v}" for key, v in report.items() if key.startswith("pass_at_"))
+    console.print(
+        f"{report['problems']} problems  {scores}  wall {report['wall_s']}s\nsaved to {path}"
+    )
+
+
 @app.command("router")
 def router(
     per_group: Annotated[
@@ -68,3 +142,45 @@ def router(
         f"deep share for 50%/80% of the gain: {report.get('deep_share_for_50')}/"
         f"{report.get('deep_share_for_80')}\nsaved to {path}"
     )
+
+
+@app.command("aml")
+def aml(
+    train: Annotated[
+        list[Path], typer.Option("--train", help="labelled training folder; repeat for more")
+    ],
+    test: Annotated[Path, typer.Option("--test", help="labelled folder to score")],
+    level: Annotated[
+        str | None, typer.Option(help="account or transaction; default: from the test labels")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Train the AML risk model on --train, detect on --test: precision, recall, F1 at the
+    model's own threshold, and recall per typology."""
+    from twincore.services.aml.evaluation import evaluate
+
+    if level not in (None, "account", "transaction"):
+        fail(f"--level must be account or transaction, not {level!r}", code=2)
+    try:
+        with err_console.status("evaluating ...") as status:
+            report = evaluate(
+                train,
+                test,
+                level="transaction" if level == "transaction" else "account" if level else None,
+                on_stage=lambda stage: status.update(f"AML eval: {stage} ..."),
+            )
+    except ValueError as error:  # a malformed or unlabelled dataset, with the reason
+        fail(str(error), code=2)
+        return
+    if json_output:
+        print_json(report)
+        return
+    table = Table("metric", "value", title=f"AML {report['level']} level: {report['test']}")
+    for key in ("precision", "recall", "f1"):
+        table.add_row(key, f"{report[key]:.4f}")
+    for key, value in report["counts"].items():
+        table.add_row(key, f"{value:,}")
+    for name, value in report["per_typology_recall"].items():
+        detector = report["detector_recall"].get(name, 0.0)
+        table.add_row(f"recall {name}", f"{value:.3f} (detector {detector:.3f})")
+    console.print(table)

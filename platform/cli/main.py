@@ -8,6 +8,7 @@ import typer
 
 from twincore import __version__
 from twincore.platform.cli import (
+    advise_cmd,
     bench_cmd,
     config_cmd,
     db_cmd,
@@ -20,6 +21,7 @@ from twincore.platform.cli import (
 )
 from twincore.platform.cli.output import console
 from twincore.platform.logs import configure_logging
+from twincore.services.aml import cli as aml_cli
 
 app = typer.Typer(
     name="twincore",
@@ -36,6 +38,8 @@ app.add_typer(model_cmd.app, name="model")
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(router_cmd.app, name="router")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(aml_cli.app, name="aml")
+app.command("advise")(advise_cmd.advise)
 
 
 @app.callback()
