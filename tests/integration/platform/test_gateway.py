@@ -316,7 +316,7 @@ def ask_api(service: Any) -> APIRouter:
     return routes
 
 
-async def test_services_mount_under_v1_services_behind_auth(
+async def test_services_mount_under_v1_behind_auth(
     make_settings: Callable[..., Settings], smol_cores: dict[str, CoreServer]
 ) -> None:
     settings = make_settings(auth={"require_api_key": True})
@@ -327,9 +327,7 @@ async def test_services_mount_under_v1_services_behind_auth(
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         refused = await client.post("/v1/ask/ask", json={"question": "Hi"})
         headers = {"Authorization": f"Bearer {token}"}
-        answered = await client.post(
-            "/v1/ask/ask", json={"question": "Hi"}, headers=headers
-        )
+        answered = await client.post("/v1/ask/ask", json={"question": "Hi"}, headers=headers)
         doubled = await client.get("/v1/ask/double/21", headers=headers)
     assert refused.status_code == 401
     assert answered.status_code == 200 and answered.json()["core"] == "swift"
