@@ -148,9 +148,10 @@ def money(amount: float) -> str:
 def check_narrative(text: str, facts: dict[str, Any]) -> dict[str, Any]:
     """Every number and date of `text` against the fact sheet.
 
-    `ok` is false when a number or date is unsupported, a section is missing, or the dates are
-    not in time order. Numbers match a fact within 0.1% (so 9,499.87 may be written 9,500) or
-    as part of an account name; years and the section numbering of lists are not checked.
+    `ok` is false when a number or date is unsupported, a section is missing, or the dates of
+    the WHEN and HOW sections (of the whole text when it has neither) are not in time order.
+    Numbers match a fact within 0.1% (so 9,499.87 may be written 9,500) or as part of an account
+    name; years and the section numbering of lists are not checked.
     """
     allowed_numbers = _fact_numbers(facts)
     allowed_dates = {t["date"] for t in facts["transactions"]}
@@ -176,9 +177,14 @@ def check_narrative(text: str, facts: dict[str, Any]) -> dict[str, Any]:
             continue
         unsupported.append(literal)
 
-    present = {m.group(1).upper() for m in _SECTION.finditer(text)}
-    missing = [s for s in SECTIONS if s not in present]
-    out_of_order = any(a > b for a, b in pairwise(dates))
+    sections = _sections(text)
+    missing = [s for s in SECTIONS if not sections.get(s)]  # absent or left empty
+    if "WHEN" in sections or "HOW" in sections:
+        # The time-ordered parts; WHY may quote the detectors' windows in any order.
+        timeline = _dates_of(sections.get("WHEN", "")) + _dates_of(sections.get("HOW", ""))
+    else:
+        timeline = dates
+    out_of_order = any(a > b for a, b in pairwise(timeline))
     mismatches = [f"{n} is not in the case facts" for n in unsupported]
     mismatches += [f"date {d} is not a date of the case's transactions" for d in bad_dates]
     return {
@@ -189,6 +195,21 @@ def check_narrative(text: str, facts: dict[str, Any]) -> dict[str, Any]:
         "missing_sections": missing,
         "dates_in_order": not out_of_order,
     }
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Each section heading's body (the text up to the next heading)."""
+    marks = list(_SECTION.finditer(text))
+    bodies: dict[str, str] = {}
+    for mark, following in zip(marks, [*marks[1:], None], strict=True):
+        body = text[mark.end() : following.start() if following else len(text)]
+        name = mark.group(1).upper()
+        bodies[name] = f"{bodies.get(name, '')} {body}".strip()
+    return bodies
+
+
+def _dates_of(text: str) -> list[str]:
+    return [f"{m.group(1)}-{m.group(2)}-{m.group(3)}" for m in _DATE.finditer(text)]
 
 
 def _fact_numbers(facts: dict[str, Any]) -> list[float]:

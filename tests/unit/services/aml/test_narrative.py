@@ -75,11 +75,13 @@ def test_a_planted_wrong_amount_is_flagged() -> None:
 
 def test_a_wrong_count_a_foreign_date_and_a_missing_section_are_flagged() -> None:
     text = GOOD.replace("3 transactions", "5 transactions").replace("2022-09-04", "2022-09-05")
-    text = text.replace("HOW:", "Finally,")
+    text = text.replace("HOW:", "Finally,").replace(
+        "WHERE: banks b1, b2 and b3, by Cash and Wire.", "WHERE:"
+    )
     report = check_narrative(text, _facts())
     assert "5 is not in the case facts" in report["mismatches"]
     assert "date 2022-09-05 is not a date of the case's transactions" in report["mismatches"]
-    assert report["missing_sections"] == ["HOW"]
+    assert report["missing_sections"] == ["WHERE", "HOW"]
     assert not report["ok"]
 
 
@@ -91,6 +93,12 @@ def test_dates_out_of_time_order_fail() -> None:
     report = check_narrative(text, _facts())
     assert report["mismatches"] == []
     assert not report["dates_in_order"] and not report["ok"]
+
+
+def test_indicator_windows_quoted_under_why_do_not_break_the_time_order() -> None:
+    text = GOOD.replace("WHY:", "WHY: windows 2022-09-02 to 2022-09-04 and 2022-09-01;")
+    report = check_narrative(text, _facts())
+    assert report["dates_in_order"] and report["ok"], report
 
 
 def test_rounded_amounts_and_list_numbers_are_accepted() -> None:
