@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium lock router-model clean
+.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium sandbox-tools lock router-model clean
 
 install: $(STAMP)
 	@echo "dependencies installed (lock $(LOCK_HASH))"
@@ -42,19 +42,28 @@ chromium:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The code sandbox: bubblewrap for isolation, a JDK and g++ for the Java and C++ programs.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && \
+		command -v g++ >/dev/null 2>&1 || { \
+		echo "installing bubblewrap, a JDK and g++ for the code sandbox ..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+			bubblewrap default-jdk-headless g++ >/dev/null; }
+
 # One pytest run over every tier (unit, integration, browser): exit 5 ("no tests") fails too.
-pytest: install chromium
+pytest: install chromium sandbox-tools
 	$(BIN)/pytest tests/unit tests/integration tests/browser $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-test-unit: install
+test-unit: install sandbox-tools
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: install
+test-integration: install sandbox-tools
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-test-browser: install chromium
+test-browser: install chromium sandbox-tools
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 # Re-resolve the dependency ranges of pyproject.toml into requirements/lock.txt.
