@@ -14,18 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twincore.services.aml.background import DAY, FMT, MERCHANT, Payments, Population
+from twincore.services.aml.detectors.base import PATTERNS
 
-PATTERNS: tuple[str, ...] = (
-    "fan_out",
-    "fan_in",
-    "gather_scatter",
-    "scatter_gather",
-    "simple_cycle",
-    "random",
-    "bipartite",
-    "stack",
-    "structuring",
-)
 """Names as the detectors report them (services/aml/detectors)."""
 REPORTING_THRESHOLD = 10_000.0
 """Cash/transfer amount (USD) above which banks report; structuring stays just under it."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from twincore.platform.db.base import Base
 from twincore.services.aml.frames import (
+    TRANSACTION_COLUMNS,
     Dataset,
     accounts_frame,
     transactions_frame,
@@ -31,17 +32,7 @@ from twincore.services.aml.models import AmlAccount, AmlDataset, AmlTransaction
 
 CHUNK_ROWS = 100_000
 ACCOUNT_FIELDS = ("dataset_id", "key", "bank", "account", "label")
-TRANSACTION_FIELDS = (
-    "dataset_id",
-    "txn",
-    "ts",
-    "src",
-    "dst",
-    "amount",
-    "currency",
-    "payment_format",
-    "label",
-)
+TRANSACTION_FIELDS = ("dataset_id", *TRANSACTION_COLUMNS)
 Target = Engine | Connection | Session
 
 
