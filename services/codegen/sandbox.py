@@ -193,7 +193,12 @@ class Sandbox:
                 argv += ["--symlink", str(path.readlink()), top]
             elif path.is_dir():
                 argv += ["--ro-bind", top, top]
-        made: set[str] = {"/", "/usr"}
+        # The private /tmp goes first: an interpreter or venv that lives under the host's /tmp
+        # (a CI clone) is then bound on top of it instead of being hidden by it.
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        argv += ["--perms", "1777", "--size", str(limits.disk_mb << 20)]
+        argv += ["--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own, empty
+        made: set[str] = {"/", "/usr", "/tmp"}  # noqa: S108 - made just above
         for ro in self.ro_paths:
             if Path(ro).exists() and not ro.startswith("/usr/"):
                 argv += _parents(ro, made)
@@ -201,9 +206,6 @@ class Sandbox:
         for shell in SHELLS:
             if Path("/usr/bin", shell).exists():
                 argv += ["--ro-bind", "/dev/null", f"/usr/bin/{shell}"]
-        argv += ["--proc", "/proc", "--dev", "/dev"]
-        argv += ["--perms", "1777", "--size", str(limits.disk_mb << 20)]
-        argv += ["--tmpfs", "/tmp"]  # noqa: S108 - the sandbox's own, empty
         argv += ["--bind", str(work), WORKDIR, "--chdir", WORKDIR, "--clearenv"]
         environment = {"PATH": "/usr/bin", "HOME": WORKDIR, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}  # noqa: S108
         for key, value in {**environment, **self.env}.items():
