@@ -201,8 +201,9 @@ def _sections(text: str) -> dict[str, str]:
     """Each section heading's body (the text up to the next heading)."""
     marks = list(_SECTION.finditer(text))
     bodies: dict[str, str] = {}
-    for mark, following in zip(marks, [*marks[1:], None], strict=True):
-        body = text[mark.end() : following.start() if following else len(text)]
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    for mark, end in zip(marks, ends, strict=True):
+        body = text[mark.end() : end]
         name = mark.group(1).upper()
         bodies[name] = f"{bodies.get(name, '')} {body}".strip()
     return bodies

@@ -85,6 +85,13 @@ def test_a_wrong_count_a_foreign_date_and_a_missing_section_are_flagged() -> Non
     assert not report["ok"]
 
 
+def test_a_text_without_any_section_is_checked_too() -> None:
+    report = check_narrative("Funds of 9,500.00 USD moved on 2022-09-01.", _facts())
+    assert report["mismatches"] == []
+    assert report["missing_sections"] == ["WHO", "WHAT", "WHEN", "WHERE", "WHY", "HOW"]
+    assert not report["ok"]
+
+
 def test_dates_out_of_time_order_fail() -> None:
     text = GOOD.replace(
         "2022-09-01 a deposit of 9,500.00 USD; 2022-09-02 a deposit of 9,800.00 USD",
