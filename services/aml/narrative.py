@@ -201,7 +201,7 @@ def _sections(text: str) -> dict[str, str]:
     """Each section heading's body (the text up to the next heading)."""
     marks = list(_SECTION.finditer(text))
     bodies: dict[str, str] = {}
-    ends = [m.start() for m in marks[1:]] + [len(text)]
+    ends = [m.start() for m in marks[1:]] + [len(text)] if marks else []
     for mark, end in zip(marks, ends, strict=True):
         body = text[mark.end() : end]
         name = mark.group(1).upper()
