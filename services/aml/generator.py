@@ -32,8 +32,9 @@ from twincore.services.aml.background import (
     make_population,
     salaries,
 )
+from twincore.services.aml.detectors.base import PATTERNS
 from twincore.services.aml.formats.amlworld import AMLWORLD_HEADER
-from twincore.services.aml.planting import PATTERNS, plant
+from twincore.services.aml.planting import plant
 
 PATTERNS_FILE = "patterns.csv"
 TRANSACTIONS_FILE = "transactions.csv"

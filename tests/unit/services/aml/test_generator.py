@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twincore.services.aml.detectors.base import PATTERNS
 from twincore.services.aml.formats import read_dataset
 from twincore.services.aml.generator import (
     GeneratorConfig,
@@ -16,7 +17,7 @@ from twincore.services.aml.generator import (
     read_patterns,
     write_generated,
 )
-from twincore.services.aml.planting import PATTERNS, REPORTING_THRESHOLD
+from twincore.services.aml.planting import REPORTING_THRESHOLD
 
 CONFIG = GeneratorConfig(accounts=600, days=30, seed=7, transactions=20_000)
 
