@@ -14,7 +14,7 @@ app = typer.Typer(help="Create and migrate the database schema.", no_args_is_hel
 
 
 @app.command("upgrade")
-def upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+def upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     settings = load_settings(starting=True)
     migrate.upgrade(settings.database_url, revision)

@@ -23,7 +23,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply migrations up to `revision` (creates the SQLite file and its folder if needed)."""
     create_db_engine(url).dispose()
     command.upgrade(alembic_config(url), revision)
