@@ -52,8 +52,11 @@ sandbox-tools:
 			bubblewrap default-jdk-headless g++ >/dev/null; }
 
 # One pytest run over every tier (unit, integration, browser): exit 5 ("no tests") fails too.
+# Two workers, one test file each at a time (module fixtures stay on one worker): much of the
+# suite waits on Ray, subprocesses and the browser, so this roughly halves the wall time.
+PYTEST_WORKERS ?= 2
 pytest: install chromium sandbox-tools
-	$(BIN)/pytest tests/unit tests/integration tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit tests/integration tests/browser -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
