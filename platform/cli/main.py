@@ -18,6 +18,7 @@ from twincore.platform.cli import (
     router_cmd,
     serve_cmd,
     up_cmd,
+    writing_cmd,
 )
 from twincore.platform.cli.output import console
 from twincore.platform.logs import configure_logging
@@ -39,6 +40,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(router_cmd.app, name="router")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(aml_cli.app, name="aml")
+app.add_typer(writing_cmd.app, name="writing")
 app.command("advise")(advise_cmd.advise)
 
 

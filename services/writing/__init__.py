@@ -1,0 +1,1 @@
+"""twincore.services.writing: the multi-style writing service (style registry and checkers)."""
