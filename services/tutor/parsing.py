@@ -1,0 +1,108 @@
+"""Parse a student's step (plain text or a LaTeX subset) into a SymPy equation or expression."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import sympy  # type: ignore[import-untyped]
+from sympy.parsing.sympy_parser import (  # type: ignore[import-untyped]
+    convert_xor,
+    implicit_multiplication_application,
+    parse_expr,
+    standard_transformations,
+)
+
+# antlr4 is not installed, so sympy.parsing.latex is unavailable: a small converter handles
+# the subset students actually type (\frac, \sqrt, ^{}, \cdot, \times, \left/\right).
+_TRANSFORMS = (*standard_transformations, implicit_multiplication_application, convert_xor)
+_SIMPLE_LATEX = {
+    r"\cdot": "*",
+    r"\times": "*",
+    r"\div": "/",
+    r"\left": "",
+    r"\right": "",
+    r"\le": "<=",
+    r"\ge": ">=",
+    r"\pi": "pi",
+}
+
+
+class StepParseError(ValueError):
+    """The text is not a step the tutor can read."""
+
+
+def _braced(text: str, start: int) -> tuple[str, int]:
+    """Return the contents of the {...} group opening at `start` and the index after it."""
+    if start >= len(text) or text[start] != "{":
+        raise StepParseError(f"expected '{{' at position {start} in {text!r}")
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i], i + 1
+    raise StepParseError(f"unbalanced braces in {text!r}")
+
+
+def latex_to_plain(text: str) -> str:
+    """Convert the common LaTeX subset to plain SymPy-parsable text."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith(r"\frac", i):
+            num, i = _braced(text, i + 5)
+            den, i = _braced(text, i)
+            out.append(f"(({latex_to_plain(num)})/({latex_to_plain(den)}))")
+        elif text.startswith(r"\sqrt", i):
+            body, i = _braced(text, i + 5)
+            out.append(f"sqrt({latex_to_plain(body)})")
+        elif text[i] == "{":
+            body, i = _braced(text, i)
+            out.append(f"({latex_to_plain(body)})")
+        else:
+            for command, plain in _SIMPLE_LATEX.items():
+                if (
+                    text.startswith(command, i)
+                    and not text[i + len(command) : i + len(command) + 1].isalpha()
+                ):
+                    out.append(plain)
+                    i += len(command)
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+    return "".join(out)
+
+
+def _expr(text: str) -> sympy.Expr:
+    try:
+        result = parse_expr(text, transformations=_TRANSFORMS, evaluate=True)
+    except (SyntaxError, TypeError, ValueError, sympy.SympifyError) as exc:
+        raise StepParseError(f"cannot read {text!r}: {exc}") from exc
+    if not isinstance(result, sympy.Expr):
+        raise StepParseError(f"{text!r} is not an expression")
+    return result
+
+
+# SymPy is untyped: a Step is an Expr or a Relational (Eq, <, <=, >, >=).
+Step: TypeAlias = Any
+
+
+def parse_step(text: str) -> Step:
+    """Parse one step: `3x + 7 = 22`, `x^2 - 1`, `\\frac{x}{2} \\le 3`, `x > 2`."""
+    cleaned = text.strip().strip("$").strip()
+    if not cleaned:
+        raise StepParseError("empty step")
+    if "\\" in cleaned or "{" in cleaned:
+        cleaned = latex_to_plain(cleaned)
+    for op in ("<=", ">=", "<", ">", "="):
+        if op in cleaned:
+            left, _, right = cleaned.partition(op)
+            if any(o in right for o in ("<", ">", "=")):
+                raise StepParseError(f"chained relations are not supported: {text!r}")
+            lhs, rhs = _expr(left), _expr(right)
+            relation: Step = sympy.Rel(lhs, rhs, "==" if op == "=" else op, evaluate=False)
+            return relation
+    return _expr(cleaned)

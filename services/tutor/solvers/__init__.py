@@ -1,0 +1,1 @@
+"""Step-by-step SymPy solvers, one module per problem type (linear and radical so far)."""
