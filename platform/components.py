@@ -67,6 +67,7 @@ COMPONENT_MODULES: tuple[str, ...] = (
     "twincore.apps.codegen",
     "twincore.services.aml.component",
     "twincore.apps.aml",
+    "twincore.services.writing.component",
 )
 
 

@@ -184,3 +184,39 @@ def aml(
         detector = report["detector_recall"].get(name, 0.0)
         table.add_row(f"recall {name}", f"{value:.3f} (detector {detector:.3f})")
     console.print(table)
+
+
+@app.command("tutor")
+def tutor(
+    part: Annotated[
+        str, typer.Option(help="symbolic, step-check or all (GSM8K is not built yet)")
+    ] = "all",
+    seed: Annotated[int, typer.Option(help="seed of the generated symbolic suite")] = 11,
+    json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Tutor: symbolic_accuracy on the generated suite (every step verified) and
+    step_check_accuracy (first wrong step) on the shipped step-check suite."""
+    from twincore.services.tutor.evaluation import run_tutor_eval
+
+    if part not in ("symbolic", "step-check", "all"):
+        fail(f"--part must be symbolic, step-check or all, not {part!r}", code=2)
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"tutor eval ({part})", total=None)
+        report = run_tutor_eval(
+            part,
+            seed,
+            on_total=lambda total: progress.update(bar, total=total),
+            on_done=lambda: progress.advance(bar),
+        )
+    if json_output:
+        print_json(report)
+        return
+    table = Table("metric", "value", title=f"tutor eval ({part})")
+    for key, value in report.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.4f}")
+        elif isinstance(value, int):
+            table.add_row(key, str(value))
+    console.print(table)
+    for failure in report.get("symbolic_failures", []) + report.get("step_check_failures", []):
+        console.print(f"[red]failed[/red] {failure}")

@@ -13,6 +13,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "twincore.services.aml.models",
     "twincore.services.aml.workflow",
     "twincore.services.codegen.models",
+    "twincore.services.support.models",
+    "twincore.services.writing.models",
 )
 
 

@@ -49,8 +49,21 @@ def _symbols(*steps: Step) -> list[sympy.Symbol]:
     return sorted(found, key=lambda s: s.name)
 
 
+def is_statement(step: Step) -> bool:
+    """True for equations, inequalities, `x = a or x = b` and `no real solution` (false)."""
+    return isinstance(
+        step, (sympy.core.relational.Relational, sympy.Or, sympy.logic.boolalg.BooleanAtom)
+    )
+
+
 def solution_set(step: Step, var: sympy.Symbol) -> sympy.Set:
     """The real solution set of an equation/inequality in `var`."""
+    if step is sympy.false:
+        return sympy.S.EmptySet
+    if step is sympy.true:
+        return sympy.S.Reals
+    if isinstance(step, sympy.Or):
+        return sympy.Union(*(solution_set(arg, var) for arg in step.args))
     if isinstance(step, sympy.Eq):
         return sympy.solveset(step.lhs - step.rhs, var, domain=sympy.S.Reals)
     if isinstance(step, sympy.core.relational.Relational):
@@ -78,16 +91,21 @@ def _near_miss(expected: sympy.Set, got: sympy.Set) -> bool:
 
 def compare(previous: Step, current: Step) -> tuple[Verdict, str]:
     """Compare one step with the one before it."""
-    prev_rel = isinstance(previous, sympy.core.relational.Relational)
-    cur_rel = isinstance(current, sympy.core.relational.Relational)
+    prev_rel, cur_rel = is_statement(previous), is_statement(current)
     if prev_rel != cur_rel:
         return Verdict.NOT_EQUIVALENT, "an equation became an expression (or the other way round)"
     if not cur_rel:
-        difference = sympy.simplify(sympy.expand(previous - current))
+        if previous.doit() == current.doit():
+            # Also covers infinite values (oo - oo is nan, so subtraction cannot show equality).
+            return Verdict.OK, "equivalent expression"
+        # doit() evaluates unevaluated derivatives, integrals, limits and 3/6-style fractions.
+        difference = sympy.simplify(sympy.expand((previous - current).doit()))
         if difference == 0:
             return Verdict.OK, "equivalent expression"
         return Verdict.NOT_EQUIVALENT, f"differs from the previous expression by {difference}"
     variables = _symbols(previous, current)
+    if not variables:
+        variables = [sympy.Symbol("x")]
     if len(variables) != 1:
         return (
             Verdict.UNREADABLE,
@@ -116,13 +134,30 @@ def compare(previous: Step, current: Step) -> tuple[Verdict, str]:
     return Verdict.NOT_EQUIVALENT, f"the solutions changed from {before} to {after}"
 
 
+def _has_root(step: Step) -> bool:
+    return any(
+        isinstance(node, sympy.Pow) and node.exp == sympy.Rational(1, 2)
+        for node in sympy.preorder_traversal(step)
+    )
+
+
+def _is_squaring(previous: Step, current: Step, verdict: Verdict) -> bool:
+    """Squaring away a square root: allowed, but it may add roots that must be checked later."""
+    return verdict is Verdict.EXTRANEOUS_ROOT and _has_root(previous) and not _has_root(current)
+
+
 def check_steps(problem: str, steps: list[str]) -> CheckReport:
-    """Check each step against the one before (the first against the problem) to the first wrong."""
+    """Check each step against the one before (the first against the problem) to the first wrong.
+
+    After a squaring step the work is checked against the last equation before squaring too:
+    a later step may drop the extraneous roots, and the final step must not keep any.
+    """
     try:
         previous = parse_step(problem)
     except StepParseError as exc:
         raise ValueError(f"problem: {exc}") from exc
     results: list[StepResult] = []
+    anchor: Step | None = None
     for index, text in enumerate(steps):
         try:
             current = parse_step(text)
@@ -130,8 +165,20 @@ def check_steps(problem: str, steps: list[str]) -> CheckReport:
             results.append(StepResult(index, text, Verdict.UNREADABLE, str(exc)))
             break
         verdict, reason = compare(previous, current)
+        if anchor is not None and verdict is not Verdict.OK:
+            verdict, reason = compare(anchor, current)
+        if _is_squaring(previous, current, verdict):
+            anchor = previous if anchor is None else anchor
+            verdict, reason = Verdict.OK, "squared both sides: this can add roots, check them"
         results.append(StepResult(index, text, verdict, reason))
         if verdict is not Verdict.OK:
             break
         previous = current
+    else:
+        if anchor is not None and results:
+            # The answer must solve the equation as it was before squaring.
+            verdict, reason = compare(anchor, previous)
+            if verdict is not Verdict.OK:
+                last = results[-1]
+                results[-1] = StepResult(last.index, last.text, verdict, reason)
     return CheckReport(tuple(results))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twincore.services.tutor.checker import Verdict, check_steps
-from twincore.services.tutor.solvers.linear import solve_linear
+from twincore.services.tutor.solvers.dispatch import detect, solve
 
 _NUDGES = {
     Verdict.NOT_EQUIVALENT: "Compare this step with the one before: do both sides still balance?",
@@ -12,7 +12,18 @@ _NUDGES = {
     Verdict.ARITHMETIC_SLIP: "The method looks right; recheck the arithmetic in this step.",
     Verdict.UNREADABLE: "I could not read that step; write it like `3x + 7 = 22`.",
 }
-_METHOD = "Do the same to both sides: x terms on one side, constants on the other, then divide."
+_METHODS = {
+    "linear": "Do the same to both sides: x terms on one side, constants on the other; divide.",
+    "inequality": "Solve it like an equation, but flip the sign when you divide by a negative.",
+    "quadratic": "Move everything to one side; factor if you can, else use the quadratic formula.",
+    "system": "Solve one equation for one variable and substitute it into the other.",
+    "polynomial": "Multiply out term by term, or look for common factors and known patterns.",
+    "fraction": "Use a common denominator to add or subtract; multiply straight across.",
+    "derivative": "Apply one rule at a time: sum, constant multiple, power, product, chain.",
+    "integral": "Split the sum, pull out constants, then use the power rule term by term.",
+    "limit": "Try substituting first; if you get 0/0, factor and cancel.",
+    "radical": "Isolate the root, square both sides, then check every root in the original.",
+}
 
 
 def hint(problem: str, steps: list[str], level: int) -> str:
@@ -22,13 +33,16 @@ def hint(problem: str, steps: list[str], level: int) -> str:
     report = check_steps(problem, steps)
     wrong = report.first_wrong
     if level == 1:
-        return (
-            _NUDGES[wrong.verdict] if wrong else "So far so good: what operation gets x alone next?"
-        )
+        return _NUDGES[wrong.verdict] if wrong else "So far so good: what is the next step?"
     if level == 2:
-        return _METHOD
-    solved = solve_linear(problem)
+        return _METHODS[detect(problem)]
+    solved = solve(problem).steps
     correct_so_far = len(report.steps) - (1 if wrong else 0)
     index = min(correct_so_far + 1, len(solved) - 1)
+    written = {step.text for step in report.steps}
+    # Skip solver steps the student already wrote (after squaring, the missing step is the
+    # root check, not the squaring itself).
+    while index < len(solved) - 1 and solved[index].text() in written:
+        index += 1
     step = solved[index]
-    return f"Next step: {step.equation.lhs} = {step.equation.rhs} ({step.reason})"
+    return f"Next step: {step.text()} ({step.reason})"

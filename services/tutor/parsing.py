@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeAlias
 
 import sympy  # type: ignore[import-untyped]
@@ -97,6 +98,11 @@ def parse_step(text: str) -> Step:
         raise StepParseError("empty step")
     if "\\" in cleaned or "{" in cleaned:
         cleaned = latex_to_plain(cleaned)
+    if re.fullmatch(r"(?i)no (real )?solutions?", cleaned):
+        return sympy.false
+    alternatives = re.split(r"(?i)\s+or\s+", cleaned)
+    if len(alternatives) > 1:
+        return sympy.Or(*(parse_step(part) for part in alternatives), evaluate=False)
     for op in ("<=", ">=", "<", ">", "="):
         if op in cleaned:
             left, _, right = cleaned.partition(op)

@@ -1,1 +1,1 @@
-"""Step-by-step SymPy solvers, one module per problem type (linear and radical so far)."""
+"""Step-by-step SymPy solvers, one module per problem type; `dispatch.solve` picks one."""

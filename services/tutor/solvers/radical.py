@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import parse_step
+from twincore.services.tutor.parsing import Step, parse_step
+from twincore.services.tutor.solvers.base import alternatives
 
 
 class NotRadicalError(ValueError):
@@ -17,7 +18,7 @@ class NotRadicalError(ValueError):
 class RadicalStep:
     """One step; `domain_change` marks squaring, which may add roots checked at the end."""
 
-    equation: sympy.Eq
+    equation: Step
     reason: str
     domain_change: bool
 
@@ -46,7 +47,9 @@ def solve_radical(problem: str) -> tuple[list[RadicalStep], sympy.FiniteSet]:
     if dropped:
         reason += f"; {dropped} is extraneous"
     solutions = sympy.FiniteSet(*kept)
-    final = sympy.Eq(var, next(iter(kept)), evaluate=False) if len(kept) == 1 else None
-    if final is not None:
-        steps.append(RadicalStep(final, reason, False))
+    if not kept:
+        reason += ": no root survives, so there is no real solution"
+    steps.append(
+        RadicalStep(alternatives(var, sorted(kept, key=sympy.default_sort_key)), reason, False)
+    )
     return steps, solutions

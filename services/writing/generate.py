@@ -1,0 +1,236 @@
+"""Checker-guided generation: compose (topic -> text) or rewrite (text -> style) through LangChain.
+
+Each of `n` candidates is written from the same prompt (greedy for one, sampled with its own
+seed for several; `n=None` takes the router's budget `candidates` from the first answer) and
+checked against the style's constraints. The best candidate (checker score, then content
+similarity for rewrites, then index) gets at most one revise turn naming its failed
+constraints; the revision is kept only when it scores at least as well. With `guided=False`
+the first candidate is returned as written: the baseline the evaluation compares against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from twincore.platform.chat_model import TwincoreChatModel
+from twincore.platform.router.router import RouterClient
+from twincore.services.codegen.llm import ServiceRouter
+from twincore.services.writing.checkers import CheckReport, check_text
+from twincore.services.writing.classifier import StyleClassifier, load_classifier
+from twincore.services.writing.prompts import COMPOSE, REWRITE, revise_message, style_variables
+from twincore.services.writing.registry import Style
+from twincore.services.writing.similarity import content_similarity
+
+SERVICE = "writing"
+SAMPLING_TEMPERATURE = 0.8
+MAX_CANDIDATES = 8
+
+Mode = Literal["compose", "rewrite"]
+
+
+def writing_chat_model(router: RouterClient, **fields: Any) -> TwincoreChatModel:
+    """A `TwincoreChatModel` whose requests the router sees (and budgets) as writing."""
+    return TwincoreChatModel.over_router(ServiceRouter(router, SERVICE, {}), **fields)
+
+
+@dataclass(frozen=True)
+class WritingTask:
+    """What to write: a topic to compose on, or a source text to rewrite, in a style."""
+
+    style: Style
+    mode: Mode
+    prompt: str
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("compose", "rewrite"):
+            raise ValueError(f"mode must be 'compose' or 'rewrite', not {self.mode!r}")
+        if not self.prompt.strip():
+            what = "topic" if self.mode == "compose" else "source text"
+            raise ValueError(f"the {what} is empty")
+
+
+@dataclass
+class Draft:
+    """One written text with its checker report (and similarity to the source for rewrites)."""
+
+    candidate: int
+    text: str
+    report: CheckReport
+    similarity: float | None
+    revised: bool = False
+    core: str | None = None
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class WritingEvent:
+    """What a run streams: reply text of a candidate, a checked draft, or the final result."""
+
+    kind: Literal["text", "draft", "result"]
+    candidate: int
+    text: str = ""
+    draft: Draft | None = None
+
+
+@dataclass
+class WritingResult:
+    """The chosen draft, the style the classifier predicts for it, and every draft tried."""
+
+    best: Draft
+    predicted_style: str
+    style_probability: float
+    drafts: list[Draft] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the text, its checker report, the prediction and the run's shape."""
+        return {
+            "text": self.best.text,
+            "style": self.best.report.style_id,
+            "report": report_dict(self.best.report),
+            "predicted_style": self.predicted_style,
+            "style_probability": round(self.style_probability, 4),
+            "similarity": self.best.similarity,
+            "revised": self.best.revised,
+            "core": self.best.core,
+            "candidates": len({d.candidate for d in self.drafts}),
+            "drafts": [
+                {"candidate": d.candidate, "revised": d.revised, "score": d.report.score}
+                for d in self.drafts
+            ],
+        }
+
+
+def report_dict(report: CheckReport) -> dict[str, Any]:
+    """A checker report as JSON: overall score and each constraint with its reasons."""
+    return {
+        "score": report.score,
+        "passed": report.passed,
+        "constraints": [
+            {
+                "kind": r.kind,
+                "description": r.description,
+                "passed": r.passed,
+                "reasons": list(r.reasons),
+            }
+            for r in report.results
+        ],
+    }
+
+
+def clean_reply(reply: str) -> str:
+    """The text of a reply: without a surrounding code fence and outer blank lines."""
+    lines = reply.strip().splitlines()
+    if lines and lines[0].startswith("```"):
+        lines = lines[1:]
+        if lines and lines[-1].strip().startswith("```"):
+            lines = lines[:-1]
+    return "\n".join(lines).strip()
+
+
+def first_messages(task: WritingTask) -> list[BaseMessage]:
+    variables = style_variables(task.style)
+    if task.mode == "compose":
+        return list(COMPOSE.format_messages(topic=task.prompt.strip(), **variables))
+    return list(REWRITE.format_messages(source=task.prompt.strip(), **variables))
+
+
+def _rank(draft: Draft) -> tuple[float, float, int, int]:
+    """Higher is better: checker score, similarity, unrevised first, lower index."""
+    return (draft.report.score, draft.similarity or 0.0, -int(draft.revised), -draft.candidate)
+
+
+class WritingRun:
+    """One generation: iterate `events()`; `result` is set once the last event is out."""
+
+    def __init__(
+        self,
+        model: TwincoreChatModel,
+        task: WritingTask,
+        *,
+        n: int | None = None,
+        guided: bool = True,
+        revise: bool = True,
+        max_tokens: int = 256,
+        classifier: StyleClassifier | None = None,
+    ) -> None:
+        if n is not None and not 1 <= n <= MAX_CANDIDATES:
+            raise ValueError(f"n must be between 1 and {MAX_CANDIDATES}")
+        if max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        self.model, self.task = model, task
+        self.n, self.guided, self.revise = n, guided, revise
+        self.max_tokens = max_tokens
+        self.classifier = classifier or load_classifier()
+        self.drafts: list[Draft] = []
+        self.decision: dict[str, Any] | None = None
+        self.result: WritingResult | None = None
+
+    async def run(self) -> WritingResult:
+        """The whole generation without its events."""
+        async for _ in self.events():
+            pass
+        assert self.result is not None
+        return self.result
+
+    async def events(self) -> AsyncIterator[WritingEvent]:
+        """Reply text as it streams, each checked draft, then the result."""
+        messages = first_messages(self.task)
+        async for event in self._write(0, messages, sampled=self.n not in (None, 1)):
+            yield event
+        count = 1 if not self.guided else self._candidates()
+        for index in range(1, count):
+            async for event in self._write(index, messages, sampled=True):
+                yield event
+        best = max(self.drafts, key=_rank) if self.guided else self.drafts[0]
+        if self.guided and self.revise and not best.report.passed:
+            turn = [
+                *messages,
+                AIMessage(content=best.text),
+                HumanMessage(content=revise_message(best.report.reasons)),
+            ]
+            async for event in self._write(best.candidate, turn, sampled=False, revised=True):
+                yield event
+            best = max(self.drafts, key=_rank)
+        probabilities = self.classifier.probabilities(best.text)
+        predicted = max(probabilities, key=probabilities.__getitem__)
+        self.result = WritingResult(
+            best, predicted, probabilities[predicted], list(self.drafts), self.decision
+        )
+        yield WritingEvent("result", best.candidate, text=best.text, draft=best)
+
+    def _candidates(self) -> int:
+        if self.n is not None:
+            return self.n
+        budget = int((self.decision or {}).get("candidates", 1))
+        return max(1, min(budget, MAX_CANDIDATES))
+
+    async def _write(
+        self, index: int, messages: list[BaseMessage], *, sampled: bool, revised: bool = False
+    ) -> AsyncIterator[WritingEvent]:
+        options: dict[str, Any] = {"max_tokens": self.max_tokens}
+        if sampled:
+            options.update(temperature=SAMPLING_TEMPERATURE, top_p=0.95, seed=index)
+        reply, core, tokens = "", None, 0
+        async for chunk in self.model.astream(messages, **options):
+            if chunk.text:
+                reply += chunk.text
+                yield WritingEvent("text", index, text=chunk.text)
+            meta = chunk.response_metadata
+            if meta.get("decision"):
+                self.decision = self.decision or meta["decision"]
+                core = meta.get("core")
+            if chunk.usage_metadata:
+                tokens = chunk.usage_metadata["output_tokens"]
+        text = clean_reply(reply)
+        similarity = (
+            content_similarity(self.task.prompt, text) if self.task.mode == "rewrite" else None
+        )
+        draft = Draft(index, text, check_text(self.task.style, text), similarity, revised)
+        draft.core, draft.completion_tokens = core, tokens
+        self.drafts.append(draft)
+        yield WritingEvent("draft", index, text=text, draft=draft)

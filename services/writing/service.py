@@ -1,0 +1,101 @@
+"""The writing service: the facade the API (and later the Gradio app) calls.
+
+`compose` and `rewrite` run checker-guided generation through the router and store the chosen
+draft; `styles` lists the registry with each style's average rating; `drafts`, `draft` and
+`rate` read and rate stored drafts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from twincore.platform.db.engine import create_db_engine, session_factory
+from twincore.platform.router.router import RouterClient
+from twincore.platform.settings import Settings
+from twincore.services.writing import store
+from twincore.services.writing.classifier import load_classifier
+from twincore.services.writing.generate import Mode, WritingRun, WritingTask, writing_chat_model
+from twincore.services.writing.registry import Style, get_style, load_styles
+
+
+def style_dict(style: Style, ratings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A style as the API shows it: names, description, exemplars, constraints, ratings."""
+    return {
+        "id": style.id,
+        "name": {"en": style.name_en, "zh": style.name_zh},
+        "language": style.language,
+        "description": style.description,
+        "exemplars": list(style.exemplars),
+        "constraints": [{"kind": c.kind, "description": c.description} for c in style.constraints],
+        "ratings": ratings or {"count": 0, "average": None},
+    }
+
+
+class WritingService:
+    """Writes in the registry's styles through the router; drafts and ratings live in SQL."""
+
+    def __init__(self, router: RouterClient, settings: Settings) -> None:
+        self.router = router
+        self.engine = create_db_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.classifier = load_classifier()
+
+    async def styles(self) -> list[dict[str, Any]]:
+        """Every style with its average satisfaction."""
+        ratings = await asyncio.to_thread(store.style_ratings, self.sessions)
+        return [style_dict(s, ratings.get(s.id)) for s in load_styles().values()]
+
+    async def style(self, style_id: str) -> dict[str, Any]:
+        """One style; `KeyError` for an unknown id."""
+        style = get_style(style_id)
+        ratings = await asyncio.to_thread(store.style_ratings, self.sessions)
+        return style_dict(style, ratings.get(style.id))
+
+    async def write(
+        self,
+        *,
+        mode: Mode,
+        style: str,
+        prompt: str,
+        model: str = "auto",
+        candidates: int | None = None,
+        guided: bool = True,
+        revise: bool = True,
+        max_tokens: int = 256,
+    ) -> dict[str, Any]:
+        """Generate (compose or rewrite), store the chosen draft; the stored draft with its run.
+
+        `KeyError` for an unknown style, `ValueError` for an empty prompt or bad counts.
+        """
+        task = WritingTask(get_style(style), mode, prompt)
+        chat = writing_chat_model(self.router, model=model)
+        run = WritingRun(
+            chat,
+            task,
+            n=candidates,
+            guided=guided,
+            revise=revise,
+            max_tokens=max_tokens,
+            classifier=self.classifier,
+        )
+        result = await run.run()
+        stored = await asyncio.to_thread(store.save_draft, self.sessions, task, result, model)
+        return {**stored, "drafts": result.as_dict()["drafts"]}
+
+    async def drafts(self, *, style: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        if style is not None:
+            get_style(style)
+        return await asyncio.to_thread(store.list_drafts, self.sessions, style, limit)
+
+    async def draft(self, draft_id: int) -> dict[str, Any]:
+        """One draft; `LookupError` when there is none."""
+        return await asyncio.to_thread(store.get_draft, self.sessions, draft_id)
+
+    async def rate(self, draft_id: int, stars: int, comment: str = "") -> dict[str, Any]:
+        """Rate a draft 1-5; the draft with its new count and average."""
+        return await asyncio.to_thread(store.add_rating, self.sessions, draft_id, stars, comment)
+
+    async def ratings(self) -> dict[str, dict[str, Any]]:
+        """Average satisfaction per rated style."""
+        return await asyncio.to_thread(store.style_ratings, self.sessions)
