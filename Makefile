@@ -56,7 +56,7 @@ sandbox-tools:
 # suite waits on Ray, subprocesses and the browser, so this roughly halves the wall time.
 PYTEST_WORKERS ?= 2
 pytest: install chromium sandbox-tools
-	$(BIN)/pytest tests/unit tests/integration tests/browser -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit tests/integration tests/browser -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

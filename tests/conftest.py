@@ -16,6 +16,27 @@ from twincore.platform.db.registry import load_table_modules
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Read before any test clears the environment: CI sets it to a live PostgreSQL database.
 POSTGRES_URL = os.environ.get("TWINCORE_DATABASE_URL", "")
+# Files that start a whole platform on Ray or load the 1.5B deep core. Converting that core
+# peaks at 9.3 GB, so two of these at once on the two xdist workers overflow the CI machine's
+# 24 GiB (Ray's memory monitor then kills the Serve controller): they share one xdist group.
+HEAVY_FILES = frozenset(
+    {
+        "tests/integration/deploy/test_multinode.py",
+        "tests/integration/model_core/test_default_models.py",
+        "tests/integration/platform/test_serve_app.py",
+        "tests/integration/platform/test_up.py",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per file, as `--dist loadfile` would (module fixtures built once), except
+    the heavy files, which form one group, scheduled first because it is the longest."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("heavy" if path in HEAVY_FILES else path))
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in HEAVY_FILES)
 
 
 @pytest.fixture(autouse=True)
