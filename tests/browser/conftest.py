@@ -22,6 +22,25 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
+def shared_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of assembled weights and converted core caches for the whole session: each
+    test building its cores in a fresh data dir would pay ~40 s of conversion again."""
+    return tmp_path_factory.mktemp("weights")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, shared_weights: Path) -> Path:
+    """A fresh data dir per test whose `models/` and `cores/` are the session's shared ones
+    (both written by atomic renames, so sharing them is safe)."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    for name in ("models", "cores"):
+        (shared_weights / name).mkdir(exist_ok=True)
+        (data_dir / name).symlink_to(shared_weights / name)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(

@@ -30,10 +30,10 @@ EVALUATION = {
 
 
 def test_console_shows_cores_decisions_evaluation_and_answers(
-    browser: Browser, tmp_path: Path
+    browser: Browser, tmp_path: Path, data_dir: Path
 ) -> None:
     settings = Settings(
-        data_dir=tmp_path / "var",
+        data_dir=data_dir,
         database_url=f"sqlite:///{tmp_path / 'twincore.db'}",
         cores={"deep": {"model": SMOL}, "swift": {"model": SMOL}},  # two small real cores
     )

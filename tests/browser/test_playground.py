@@ -14,9 +14,11 @@ from twincore.platform.settings import Settings
 SMOL = "smollm2-135m-instruct"
 
 
-def test_playground_answers_and_shows_which_core(browser: Browser, tmp_path: Path) -> None:
+def test_playground_answers_and_shows_which_core(
+    browser: Browser, tmp_path: Path, data_dir: Path
+) -> None:
     settings = Settings(
-        data_dir=tmp_path / "var",
+        data_dir=data_dir,
         database_url=f"sqlite:///{tmp_path / 'twincore.db'}",
         cores={"deep": {"model": SMOL}, "swift": {"model": SMOL}},  # two small real cores
     )
