@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 from fastapi import FastAPI
@@ -52,6 +53,11 @@ class ServiceDeployment:
 
     async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         return await call_method(self.service, method, *args, **kwargs)
+
+    async def stream(self, method: str, /, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """A streamed call: the items of the service's async-generator method `method`."""
+        async for item in getattr(self.service, method)(*args, **kwargs):
+            yield item
 
 
 @serve.ingress()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,11 @@ COMPONENT_MODULES: tuple[str, ...] = (
     "twincore.services.aml.component",
     "twincore.apps.aml",
     "twincore.services.writing.component",
+    "twincore.apps.writing",
+    "twincore.services.tutor.component",
+    "twincore.apps.tutor",
+    "twincore.services.support.component",
+    "twincore.apps.support",
 )
 
 
@@ -111,3 +116,8 @@ class LocalServiceClient:
             return await call_method(self._service, name, *args, **kwargs)
 
         return call
+
+    def stream_call(self, name: str, /, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """The items of the service's async-generator method `name` (a streamed call)."""
+        items: AsyncIterator[Any] = getattr(self._service, name)(*args, **kwargs)
+        return items

@@ -73,3 +73,8 @@ class ServiceHandleClient:
             return await self._handle.call.remote(method, *args, **kwargs)
 
         return call
+
+    def stream_call(self, method: str, /, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """The items of the service's async-generator method, as the replica yields them."""
+        response = self._handle.options(stream=True).stream.remote(method, *args, **kwargs)
+        return _stream(cast(DeploymentResponseGenerator[Any], response))

@@ -15,6 +15,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "twincore.services.codegen.models",
     "twincore.services.support.models",
     "twincore.services.writing.models",
+    "twincore.services.tutor.models",
 )
 
 

@@ -152,15 +152,37 @@ DETAIL_TYPES: dict[str, Caster] = {
 }
 
 
+def repair_fields(fields: list[str], width: int) -> list[str]:
+    """Rejoin values the export split at an unquoted comma (`67, rue des Cinquante Otages`).
+
+    The Northwind CSVs do not quote addresses or names with commas, so such rows come out with
+    too many fields and every later column shifted (shipCountry '44000'). A delimiter in these
+    files is never followed by a space, a comma inside a value always is: a piece that starts
+    with a space is glued back to the one before it until the row has the header's width.
+    """
+    out = list(fields)
+    i = 1
+    while len(out) > width and i < len(out):
+        if out[i].startswith(" "):
+            out[i - 1 : i + 1] = [out[i - 1] + "," + out[i]]
+        else:
+            i += 1
+    if len(out) != width:
+        raise ValueError(f"row has {len(fields)} fields, header has {width}: {fields[:3]}")
+    return out
+
+
 def read_csv(
     path: Path, types: dict[str, Caster], drop: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
     """Rows with typed values; NULL/empty become absent (so no null properties are stored)."""
     out: list[dict[str, Any]] = []
     with path.open(newline="", encoding="utf-8") as fh:
-        for raw in csv.DictReader(fh):
+        reader = csv.reader(fh)
+        header = next(reader)
+        for fields in reader:
             row: dict[str, Any] = {}
-            for key, value in raw.items():
+            for key, value in zip(header, repair_fields(fields, len(header)), strict=True):
                 if key in drop:
                     continue
                 typed = types.get(key, _str)(value)

@@ -1,51 +1,41 @@
-"""The text-to-Cypher prompts: the graph schema, a few Northwind examples, and the retry turn."""
+"""The text-to-Cypher prompts: the graph schema, examples chosen per question, the retry turn."""
 
 from __future__ import annotations
 
-from langchain_core.prompts import ChatPromptTemplate
+from collections.abc import Sequence
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from twincore.services.support.fewshot import Example
+
+# The rules name what the embedded FalkorDB does not run (EXISTS/COUNT subqueries,
+# length() of a string, duration.between) so the core does not spend a retry on them.
 SYSTEM = (
-    "You translate customer-support questions into one read-only Cypher query for a Neo4j "
-    "graph. Use only the node labels, relationship types (with their direction) and properties "
-    "listed in the schema. Never write CREATE, MERGE, SET, DELETE, REMOVE, CALL or comments. "
-    "Ids are strings. Answer with the query alone in one ```cypher code block.\n\n"
+    "You translate customer-support questions into one read-only Cypher query for a graph "
+    "database. Use only the node labels, relationship types (in the direction shown) and "
+    "properties listed in the schema. Never write CREATE, MERGE, SET, DELETE, REMOVE, CALL or "
+    "comments.\n"
+    "Rules: ids (orderID, productID, customerID, employeeID, shipVia ...) are strings, e.g. "
+    "{{orderID: '10248'}}; dates are strings 'YYYY-MM-DD' (use STARTS WITH '1997' for a year); "
+    "discontinued is true or false; a missing value is null (IS NULL). Do not use EXISTS {{...}} "
+    "or COUNT {{...}} subqueries; write WHERE NOT (a)-[:REL]->(b) instead. Use size() for the "
+    "length of a string. Return the properties the question asks about, with LIMIT when it "
+    "asks for a number of results.\n"
+    "Answer with the query alone in one ```cypher code block.\n\n"
     "Schema:\n{schema}"
-)
-
-# Few-shot pairs written for this project's Northwind model (not taken from the dev set).
-EXAMPLES: tuple[tuple[str, str], ...] = (
-    (
-        "How many orders did the customer Around the Horn place?",
-        "MATCH (c:Customer {companyName: 'Around the Horn'})-[:PURCHASED]->(o:Order)\n"
-        "RETURN count(o) AS orders",
-    ),
-    (
-        "Which products in the category Seafood cost more than 20?",
-        "MATCH (p:Product)-[:PART_OF]->(c:Category {categoryName: 'Seafood'})\n"
-        "WHERE p.unitPrice > 20\nRETURN p.productName AS product, p.unitPrice AS price",
-    ),
-    (
-        "Which employee sold the most orders?",
-        "MATCH (e:Employee)-[:SOLD]->(o:Order)\n"
-        "RETURN e.firstName AS first, e.lastName AS last, count(o) AS orders\n"
-        "ORDER BY orders DESC LIMIT 1",
-    ),
-)
-
-
-def _example_messages() -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for question, cypher in EXAMPLES:
-        out.append(("human", question.replace("{", "{{").replace("}", "}}")))
-        out.append(("ai", "```cypher\n" + cypher.replace("{", "{{").replace("}", "}}") + "\n```"))
-    return out
-
-
-WRITE = ChatPromptTemplate.from_messages(
-    [("system", SYSTEM), *_example_messages(), ("human", "{question}")]
 )
 
 RETRY = (
     "That query could not be used: {error}\n"
     "Write a corrected query for the same question, in one ```cypher code block."
 )
+
+
+def write_messages(schema: str, question: str, examples: Sequence[Example]) -> list[BaseMessage]:
+    """System (rules + schema), one human/ai pair per example, then the question."""
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM.format(schema=schema))]
+    for example in examples:
+        messages.append(HumanMessage(example.question))
+        messages.append(AIMessage(f"```cypher\n{example.cypher}\n```"))
+    messages.append(HumanMessage(question))
+    return messages

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.db.engine import session_scope
 from twincore.platform.graph.store import GraphSchema, GraphStore
 from twincore.services.support.answer import Answer
@@ -52,6 +53,11 @@ class SupportService:
             self._schema = self.store.schema()
         return self._schema
 
+    def refresh(self) -> None:
+        """Forget the cached schema and names (after the graph was reloaded or extended)."""
+        self._schema = None
+        self.linker.refresh()
+
     def answer(self, question: str) -> tuple[Answer, str | None]:
         """The grounded answer (not stored) and the core that wrote the query, if one did."""
         intent = detect(question, self.linker.link(question))
@@ -67,7 +73,20 @@ class SupportService:
                 ),
                 None,
             )
-        result = ask_core(question, self.model, self.store, self.schema)
+        try:
+            result = ask_core(question, self.model, self.store, self.schema)
+        except TwincoreError as exc:
+            # A core that is down must not lose the question: it is escalated like any failure.
+            log.warning("text2cypher core failed: %s", exc)
+            return (
+                Answer(
+                    f"The language core is unavailable ({exc.message}); a person will follow up.",
+                    "text2cypher",
+                    False,
+                    error=f"core failed: {exc.message}",
+                ),
+                None,
+            )
         return result.answer, result.core
 
     def ask(self, question: str, conversation_id: int | None = None) -> SupportReply:

@@ -1,7 +1,11 @@
 """Text-to-Cypher through the core: write a query, validate it, run it, retry on errors (bounded).
 
-The validator's refusal or the store's error is fed back to the core as the next turn; after
-`max_attempts` the question is refused cleanly. The answer is built from the rows only.
+The prompt carries the schema and the shipped examples most similar to the question. Wrongly
+directed relationships in the reply are flipped against the schema (LangChain's validator does
+the same), then the guard judges the query, and label-aware checks catch properties read from
+the wrong label and hops between labels no relationship joins. Any refusal or store error is
+fed back to the core as the next turn; after `max_attempts` the question is refused cleanly.
+The answer is built from the rows only.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore
 from twincore.services.support.answer import Answer, Citation
+from twincore.services.support.cypher_direction import correct_directions
 from twincore.services.support.cypher_guard import CypherRejectedError, validate
-from twincore.services.support.prompts import RETRY, WRITE
+from twincore.services.support.cypher_schema_check import check_schema_use
+from twincore.services.support.fewshot import ExampleSelector, default_selector
+from twincore.services.support.prompts import RETRY, write_messages
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 MAX_TOKENS = 120  # a Northwind query fits; longer replies are rambling
+# Examples per prompt: each costs ~60 prompt tokens of prefill on every attempt.
+EXAMPLES = 3
 # Rows shown in the answer text; all rows stay on the Answer for the caller.
 SHOWN_ROWS = 10
 ID_KEYS = ("orderID", "customerID", "productID", "supplierID", "employeeID", "categoryID")
@@ -98,11 +107,12 @@ def ask_core(
     *,
     max_attempts: int = MAX_ATTEMPTS,
     max_tokens: int = MAX_TOKENS,
+    examples: int = EXAMPLES,
+    selector: ExampleSelector | None = None,
 ) -> Text2CypherResult:
     """Run the write → validate → execute loop; a clean refusal after `max_attempts`."""
-    messages: list[BaseMessage] = list(
-        WRITE.format_messages(schema=schema.as_text(), question=question)
-    )
+    chosen = (selector or default_selector()).select(question, examples) if examples else []
+    messages: list[BaseMessage] = write_messages(schema.as_text(), question, chosen)
     result = Text2CypherResult(Answer("", "text2cypher", False))
     bound = model.bind(max_tokens=max_tokens)
     for _ in range(max_attempts):
@@ -110,9 +120,10 @@ def ask_core(
         meta = getattr(reply, "response_metadata", {}) or {}
         result.core = str(meta.get("core")) if meta.get("core") else result.core
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
-        cypher = extract_cypher(text)
+        cypher = correct_directions(extract_cypher(text), schema)
         try:
             checked = validate(cypher, schema)
+            check_schema_use(checked.cypher, schema)
             rows = store.query(checked.cypher)
         except (CypherRejectedError, GraphError) as exc:
             log.info("text2cypher attempt refused: %s", exc)

@@ -1,4 +1,8 @@
-"""The tutor's evaluation: the generated symbolic suite (and the step-check suite)."""
+"""The tutor's evaluation: the generated symbolic suite, the step-check suite and GSM8K.
+
+Parts (a) and (b) need no model; part (c), GSM8K, builds the cores it evaluates
+(`gsm8k_eval.py`) and needs the settings.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from typing import Any
 
 import sympy  # type: ignore[import-untyped]
 
+from twincore.platform.settings import Settings
 from twincore.services.tutor.checker import Verdict, compare
+from twincore.services.tutor.gsm8k import load_gsm8k
+from twincore.services.tutor.gsm8k_eval import GsmOptions, evaluate_gsm8k, save_details
 from twincore.services.tutor.parsing import Step
 from twincore.services.tutor.solvers.base import UnsupportedProblemError, UnverifiedStepError
 from twincore.services.tutor.solvers.dispatch import solve
@@ -73,20 +80,42 @@ def evaluate_symbolic(
     }
 
 
+PARTS = ("symbolic", "step-check", "gsm8k", "all")
+
+
 def run_tutor_eval(
     part: str,
     seed: int,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[], None] | None = None,
+    *,
+    gsm8k: GsmOptions | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The report of `twincore eval tutor --part PART` (symbolic, step-check or all)."""
+    """The report of `twincore eval tutor --part PART` (symbolic, step-check, gsm8k or all).
+
+    GSM8K (in `gsm8k` and `all`) needs `settings` (the cores) and uses `gsm8k`'s options
+    (defaults: `GsmOptions()`); its full answers are saved beside the report.
+    """
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
     report: dict[str, Any] = {"part": part, "seed": seed}
     symbolic = list(generate(seed)) if part in ("symbolic", "all") else []
     checks = load_step_checks() if part in ("step-check", "all") else []
+    options = gsm8k or GsmOptions()
+    problems = load_gsm8k(options.path, limit=options.limit) if part in ("gsm8k", "all") else []
+    if problems and settings is None:
+        raise ValueError("the GSM8K part needs the settings (which cores to build)")
     if on_total is not None:
-        on_total(len(symbolic) + len(checks))
+        runs = len(options.cores) * len(options.modes)
+        on_total(len(symbolic) + len(checks) + len(problems) * runs)
     if symbolic:
         report.update(evaluate_symbolic(symbolic, on_done))
     if checks:
         report.update(evaluate_step_checks(checks, on_done))
+    if problems and settings is not None:
+        summary, runs_detail = evaluate_gsm8k(settings, problems, options, on_done=on_done)
+        report["gsm8k_file"] = str(options.path or "shipped train_1000.jsonl")
+        report.update(summary)
+        report["gsm8k_details"] = str(save_details(settings, runs_detail))
     return report

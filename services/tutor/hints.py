@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twincore.services.tutor.checker import Verdict, check_steps
+from twincore.services.tutor.checker import CheckReport, Verdict, check_steps
 from twincore.services.tutor.solvers.dispatch import detect, solve
 
 _NUDGES = {
@@ -26,11 +26,13 @@ _METHODS = {
 }
 
 
-def hint(problem: str, steps: list[str], level: int) -> str:
-    """Hint at `level` (1 nudge, 2 method, 3 the solver's next step) for the work so far."""
+def hint(problem: str, steps: list[str], level: int, *, report: CheckReport | None = None) -> str:
+    """Hint at `level` (1 nudge, 2 method, 3 the solver's next step) for the work so far;
+    `report` is the check of `steps` when the caller has it (else they are checked here)."""
     if level not in (1, 2, 3):
         raise ValueError("hint level must be 1 (nudge), 2 (method) or 3 (next step)")
-    report = check_steps(problem, steps)
+    if report is None:
+        report = check_steps(problem, steps)
     wrong = report.first_wrong
     if level == 1:
         return _NUDGES[wrong.verdict] if wrong else "So far so good: what is the next step?"

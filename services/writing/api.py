@@ -7,11 +7,14 @@ from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.gateway.deps import ApiError
-from twincore.services.writing.generate import MAX_CANDIDATES
+from twincore.services.writing.api_stream import stream_response
+from twincore.services.writing.errors import error_message
+from twincore.services.writing.generate import MAX_CANDIDATES, Mode
 
 MAX_TEXT = 8_000
 T = TypeVar("T")
@@ -28,6 +31,9 @@ class WriteRequest(BaseModel):
     guided: bool = Field(True, description="False: the first text as written, no selection")
     revise: bool = Field(True, description="one revise turn naming the failed constraints")
     max_tokens: int = Field(256, ge=16, le=2048)
+    stream: bool = Field(
+        False, description="server-sent events: start, token, draft (checked), then result"
+    )
 
 
 class ComposeRequest(WriteRequest):
@@ -47,12 +53,10 @@ async def _call(call: Awaitable[T]) -> T:
     """Await a service call, mapping its errors to API errors with their messages."""
     try:
         return await call
-    except KeyError as error:
-        raise ApiError(404, str(error.args[0]), "not_found_error") from error
-    except LookupError as error:
-        raise ApiError(404, str(error), "not_found_error") from error
+    except LookupError as error:  # KeyError (unknown style) included
+        raise ApiError(404, error_message(error), "not_found_error") from error
     except ValueError as error:
-        raise ApiError(422, str(error), "invalid_request_error") from error
+        raise ApiError(422, error_message(error), "invalid_request_error") from error
     except TwincoreError as error:
         status = error.status if error.status >= 400 else 502
         raise ApiError(status, error.message, "service_unavailable") from error
@@ -72,20 +76,25 @@ def build_api(service: Any) -> APIRouter:
         result: dict[str, Any] = await _call(service.style(style_id))
         return result
 
-    @api.post("/compose")
-    async def compose(body: ComposeRequest) -> dict[str, Any]:
-        fields = body.model_dump(exclude={"topic"})
-        result: dict[str, Any] = await _call(
-            service.write(mode="compose", prompt=body.topic, **fields)
-        )
+    async def write(mode: Mode, prompt: str, body: WriteRequest) -> Any:
+        fields = body.model_dump(exclude={"topic", "text", "stream"})
+        if not body.stream:
+            return await _call(service.write(mode=mode, prompt=prompt, **fields))
+        events = service.stream_call("write_events", mode=mode, prompt=prompt, **fields)
+        # The first event comes after validation: bad input is still answered with a 4xx.
+        first = await _call(anext(events))
+        return stream_response(first, events)
+
+    @api.post("/compose", response_model=None)
+    async def compose(body: ComposeRequest) -> dict[str, Any] | StreamingResponse:
+        """Write on a topic in a style; `stream: true` answers with server-sent events."""
+        result: dict[str, Any] | StreamingResponse = await write("compose", body.topic, body)
         return result
 
-    @api.post("/rewrite")
-    async def rewrite(body: RewriteRequest) -> dict[str, Any]:
-        fields = body.model_dump(exclude={"text"})
-        result: dict[str, Any] = await _call(
-            service.write(mode="rewrite", prompt=body.text, **fields)
-        )
+    @api.post("/rewrite", response_model=None)
+    async def rewrite(body: RewriteRequest) -> dict[str, Any] | StreamingResponse:
+        """Rewrite a text in a style, keeping its content; `stream: true` as for compose."""
+        result: dict[str, Any] | StreamingResponse = await write("rewrite", body.text, body)
         return result
 
     @api.get("/drafts")

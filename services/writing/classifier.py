@@ -15,6 +15,9 @@ from twincore.services.writing.registry import load_styles
 ARTIFACT = Path(__file__).parent / "data" / "style_classifier.npz"
 HASH_DIM = 2048
 NGRAMS = (1, 2, 3)
+# The held-out split of `labelled_split`: fixed, so the shipped artifact can be reproduced.
+SPLIT_SEED = 7
+HELD_OUT_SHARE = 0.25
 
 
 def featurize(text: str) -> NDArray[np.float64]:
@@ -101,3 +104,35 @@ def split_exemplars() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 def accuracy(model: StyleClassifier, pairs: list[tuple[str, str]]) -> float:
     """Share of pairs whose predicted style is the label."""
     return sum(model.predict(t) == lbl for t, lbl in pairs) / len(pairs) if pairs else 0.0
+
+
+def per_style_accuracy(model: StyleClassifier, pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """`accuracy` within each label's pairs, labels in first-seen order."""
+    by_style: dict[str, list[tuple[str, str]]] = {}
+    for text, label in pairs:
+        by_style.setdefault(label, []).append((text, label))
+    return {label: round(accuracy(model, group), 4) for label, group in by_style.items()}
+
+
+def labelled_split(
+    drafts: list[tuple[str, str]],
+    *,
+    seed: int = SPLIT_SEED,
+    share: float = HELD_OUT_SHARE,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, held-out) over exemplars + labelled `drafts` (text, style id): within each style
+    the texts are shuffled with `seed` and `share` of them (at least one) are held out, so
+    every style is scored and the split is the same on every run."""
+    if not 0.0 < share < 1.0:
+        raise ValueError("share must be between 0 and 1")
+    rng = np.random.default_rng(seed)
+    train_set: list[tuple[str, str]] = []
+    held_out: list[tuple[str, str]] = []
+    for style in load_styles().values():
+        pool = [(t, style.id) for t in style.exemplars]
+        pool += [(t, lbl) for t, lbl in drafts if lbl == style.id]
+        order = rng.permutation(len(pool))
+        cut = max(1, round(share * len(pool)))
+        held_out += [pool[i] for i in order[:cut]]
+        train_set += [pool[i] for i in order[cut:]]
+    return train_set, held_out

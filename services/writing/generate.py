@@ -1,15 +1,18 @@
 """Checker-guided generation: compose (topic -> text) or rewrite (text -> style) through LangChain.
 
-Each of `n` candidates is written from the same prompt (greedy for one, sampled with its own
-seed for several; `n=None` takes the router's budget `candidates` from the first answer) and
+Each of `n` candidates is written from the same prompt (the first greedy, the others sampled
+with their own seeds; `n=None` takes the router's budget `candidates` from the first answer) and
 checked against the style's constraints. The best candidate (checker score, then content
 similarity for rewrites, then index) gets at most one revise turn naming its failed
 constraints; the revision is kept only when it scores at least as well. With `guided=False`
-the first candidate is returned as written: the baseline the evaluation compares against.
+the first candidate is returned as written: the baseline the evaluation compares against. Since
+the first candidate is greedy either way, a guided run's candidate 0 is exactly what the
+unguided run returns, so the evaluation reads both conditions off one run.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +24,13 @@ from twincore.platform.router.router import RouterClient
 from twincore.services.codegen.llm import ServiceRouter
 from twincore.services.writing.checkers import CheckReport, check_text
 from twincore.services.writing.classifier import StyleClassifier, load_classifier
-from twincore.services.writing.prompts import COMPOSE, REWRITE, revise_message, style_variables
+from twincore.services.writing.prompts import (
+    COMPOSE,
+    REWRITE,
+    line_analysis,
+    revise_message,
+    style_variables,
+)
 from twincore.services.writing.registry import Style
 from twincore.services.writing.similarity import content_similarity
 
@@ -122,13 +131,28 @@ def report_dict(report: CheckReport) -> dict[str, Any]:
     }
 
 
+# Small models wrap the text in talk about it ("Here's a haiku:", "Explanation: ..."): a leading
+# line like that is dropped, and everything from a later one on is cut.
+_META = re.compile(
+    r"^\s*(here'?s|here is|explanation\b|note:|the (above )?text (must|meets|follows|is)|"
+    r"this (text|poem|haiku|sonnet|limerick|story|letter|abstract) (is|uses|follows|meets))",
+    re.IGNORECASE,
+)
+
+
 def clean_reply(reply: str) -> str:
-    """The text of a reply: without a surrounding code fence and outer blank lines."""
+    """The text of a reply: without a surrounding code fence, a leading "Here is ...:" line,
+    trailing commentary about the text, and outer blank lines."""
     lines = reply.strip().splitlines()
     if lines and lines[0].startswith("```"):
         lines = lines[1:]
-        if lines and lines[-1].strip().startswith("```"):
-            lines = lines[:-1]
+    lines = [ln for ln in lines if not ln.strip().startswith("```")]
+    if lines and _META.match(lines[0]) and lines[0].rstrip().endswith(":"):
+        lines = lines[1:]
+    for i, line in enumerate(lines):
+        if i > 0 and _META.match(line):
+            lines = lines[:i]
+            break
     return "\n".join(lines).strip()
 
 
@@ -180,7 +204,7 @@ class WritingRun:
     async def events(self) -> AsyncIterator[WritingEvent]:
         """Reply text as it streams, each checked draft, then the result."""
         messages = first_messages(self.task)
-        async for event in self._write(0, messages, sampled=self.n not in (None, 1)):
+        async for event in self._write(0, messages, sampled=False):
             yield event
         count = 1 if not self.guided else self._candidates()
         for index in range(1, count):
@@ -191,7 +215,11 @@ class WritingRun:
             turn = [
                 *messages,
                 AIMessage(content=best.text),
-                HumanMessage(content=revise_message(best.report.reasons)),
+                HumanMessage(
+                    content=revise_message(
+                        best.report.reasons, line_analysis(self.task.style, best.text)
+                    )
+                ),
             ]
             async for event in self._write(best.candidate, turn, sampled=False, revised=True):
                 yield event

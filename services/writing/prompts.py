@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from twincore.services.writing.checkers import chinese, english
+from twincore.services.writing.checkers.rules import split_lines
 from twincore.services.writing.registry import Style
 
 SYSTEM = (
@@ -32,8 +34,8 @@ REWRITE = ChatPromptTemplate.from_messages(
 # The revise turn names each failed constraint with the checker's reason, so the model knows
 # what to fix rather than being told only that it failed.
 REVISE = (
-    "Your text does not follow the style's rules yet. These checks failed:\n{failures}\n\n"
-    "Write the whole text again so that it meets every rule. Answer with the text only."
+    "Your text does not follow the style's rules yet. These checks failed:\n{failures}{analysis}"
+    "\n\nWrite the whole text again so that it meets every rule. Answer with the text only."
 )
 
 
@@ -53,6 +55,34 @@ def style_variables(style: Style) -> dict[str, str]:
     }
 
 
-def revise_message(reasons: list[str]) -> str:
-    """The revise turn for a checker report's failure reasons."""
-    return REVISE.format(failures="\n".join(f"- {why}" for why in reasons))
+# Verse fails on counts the model cannot see itself (syllables, characters, end rhymes), so
+# the revise turn also shows each line as the checker counted it.
+ANALYSIS = "\n\nYour lines, as the checker counted them:\n{lines}"
+_PER_LINE_KINDS = {"han_per_line", "han_rhyme", "syllables_per_line", "syllable_range"}
+_MAX_ANALYSED_LINES = 16
+
+
+def line_analysis(style: Style, text: str) -> str:
+    """Each line with its syllables (English) or characters (Chinese) and its end word's
+    rhyme, for styles with per-line constraints; "" for prose styles."""
+    kinds = {c.kind for c in style.constraints}
+    if not kinds & _PER_LINE_KINDS:
+        return ""
+    rows = []
+    for i, line in enumerate(split_lines(text)[:_MAX_ANALYSED_LINES], 1):
+        if style.language == "zh":
+            chars = chinese.han_chars(line)
+            end = f", ends {chars[-1]} ({chinese.rhyme_group(chars[-1])} rhyme)" if chars else ""
+            rows.append(f"{i}. {line} - {len(chars)} characters{end}")
+        else:
+            last = (english.words(line) or [""])[-1]
+            rows.append(f'{i}. {line} - {english.line_syllables(line)} syllables, ends "{last}"')
+    return "\n".join(rows)
+
+
+def revise_message(reasons: list[str], analysis: str = "") -> str:
+    """The revise turn for a checker report's failure reasons (and the line analysis)."""
+    failures = "\n".join(f"- {why}" for why in reasons)
+    return REVISE.format(
+        failures=failures, analysis=ANALYSIS.format(lines=analysis) if analysis else ""
+    )

@@ -1,13 +1,16 @@
-"""The writing service: the facade the API (and later the Gradio app) calls.
+"""The writing service: the facade the API and the Gradio app call.
 
-`compose` and `rewrite` run checker-guided generation through the router and store the chosen
-draft; `styles` lists the registry with each style's average rating; `drafts`, `draft` and
-`rate` read and rate stored drafts.
+`write` runs checker-guided generation (compose or rewrite) through the router and stores the
+chosen draft, `write_events` is the same run as a stream of JSON-ready events; `styles` lists
+the registry with each style's average rating; `drafts`, `draft` and `rate` read and rate
+stored drafts.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 from twincore.platform.db.engine import create_db_engine, session_factory
@@ -15,7 +18,14 @@ from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 from twincore.services.writing import store
 from twincore.services.writing.classifier import load_classifier
-from twincore.services.writing.generate import Mode, WritingRun, WritingTask, writing_chat_model
+from twincore.services.writing.generate import (
+    Draft,
+    Mode,
+    WritingRun,
+    WritingTask,
+    report_dict,
+    writing_chat_model,
+)
 from twincore.services.writing.registry import Style, get_style, load_styles
 
 
@@ -29,6 +39,18 @@ def style_dict(style: Style, ratings: dict[str, Any] | None = None) -> dict[str,
         "exemplars": list(style.exemplars),
         "constraints": [{"kind": c.kind, "description": c.description} for c in style.constraints],
         "ratings": ratings or {"count": 0, "average": None},
+    }
+
+
+def draft_progress(draft: Draft) -> dict[str, Any]:
+    """A checked candidate as a progress event shows it: which, its score, what failed."""
+    return {
+        "candidate": draft.candidate,
+        "revised": draft.revised,
+        "core": draft.core,
+        "text": draft.text,
+        "similarity": draft.similarity,
+        "report": report_dict(draft.report),
     }
 
 
@@ -68,6 +90,43 @@ class WritingService:
 
         `KeyError` for an unknown style, `ValueError` for an empty prompt or bad counts.
         """
+        events = self.write_events(
+            mode=mode,
+            style=style,
+            prompt=prompt,
+            model=model,
+            candidates=candidates,
+            guided=guided,
+            revise=revise,
+            max_tokens=max_tokens,
+        )
+        async with aclosing(events):
+            async for event in events:
+                if event["event"] == "result":
+                    result: dict[str, Any] = event["draft"]
+                    return result
+        raise RuntimeError("the writing run ended without a result")
+
+    async def write_events(
+        self,
+        *,
+        mode: Mode,
+        style: str,
+        prompt: str,
+        model: str = "auto",
+        candidates: int | None = None,
+        guided: bool = True,
+        revise: bool = True,
+        max_tokens: int = 256,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The generation as JSON-ready events: `start`, then `token` (reply text of a
+        candidate) and `draft` (a checked candidate) as they come, then `result` with the
+        stored draft (text, checker report, predicted style, similarity, id).
+
+        The request is validated before the first event, so a caller can answer bad input
+        before streaming. Only the chosen draft is stored, after the run: a run cut short
+        stores nothing.
+        """
         task = WritingTask(get_style(style), mode, prompt)
         chat = writing_chat_model(self.router, model=model)
         run = WritingRun(
@@ -79,9 +138,23 @@ class WritingService:
             max_tokens=max_tokens,
             classifier=self.classifier,
         )
-        result = await run.run()
-        stored = await asyncio.to_thread(store.save_draft, self.sessions, task, result, model)
-        return {**stored, "drafts": result.as_dict()["drafts"]}
+        yield {"event": "start", "style": task.style.id, "mode": mode, "model": model}
+        checked: set[int] = set()  # a candidate with a draft is being revised when it streams
+        async for event in run.events():
+            if event.kind == "text":
+                revised = event.candidate in checked
+                yield {
+                    "event": "token",
+                    "candidate": event.candidate,
+                    "revised": revised,
+                    "text": event.text,
+                }
+            elif event.kind == "draft" and event.draft is not None:
+                checked.add(event.candidate)
+                yield {"event": "draft", **draft_progress(event.draft)}
+        assert run.result is not None
+        stored = await asyncio.to_thread(store.save_draft, self.sessions, task, run.result, model)
+        yield {"event": "result", "draft": {**stored, "drafts": run.result.as_dict()["drafts"]}}
 
     async def drafts(self, *, style: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         if style is not None:

@@ -1,0 +1,171 @@
+"""Writing screen: a gallery of the twelve styles with their exemplars; compose on a topic or
+rewrite a text in a style while the candidates stream; the chosen text with its checker report
+and predicted style; a 1-5 rating and the average satisfaction per style."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import gradio as gr
+
+from twincore.apps import writing_views as views
+from twincore.platform.chat_transport import TwincoreError
+from twincore.platform.components import UiComponent, UiContext
+from twincore.services.writing.errors import error_message
+from twincore.services.writing.generate import MAX_CANDIDATES
+from twincore.services.writing.registry import load_styles
+from twincore.services.writing.service import style_dict
+
+PROMPT_LABELS = {"compose": "Topic", "rewrite": "Source text"}
+EXAMPLE_TOPIC = "first snow on an empty playground"
+
+
+def build(context: UiContext) -> gr.Blocks:
+    service = context.services["writing"]
+    styles = [style_dict(s) for s in load_styles().values()]
+    names = {s["id"]: s["name"]["en"] for s in styles}
+
+    async def satisfaction(style_id: str) -> tuple[list[list[Any]], str]:
+        rated = await service.styles()
+        ratings = {s["id"]: s["ratings"] for s in rated if s["ratings"]["count"]}
+        return views.rating_rows(rated), views.average_line(style_id, ratings, names)
+
+    async def write(
+        style_id: str,
+        mode: str,
+        model: str,
+        prompt: str,
+        candidates: float,
+        max_tokens: float,
+        revise: bool,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        skip = gr.skip()
+        log: list[str] = []
+        text, tokens, current = "", 0, (-1, False)
+        try:
+            events = service.stream_call(
+                "write_events",
+                mode=mode,
+                style=style_id,
+                prompt=prompt,
+                model=model,
+                candidates=int(candidates) or None,  # 0: the router's budget decides
+                revise=revise,
+                max_tokens=int(max_tokens),
+            )
+            async for event in events:
+                kind = event["event"]
+                if kind == "start":
+                    log.append(f"writing {names[style_id]} ({mode}) with model {model}")
+                    yield "\n".join(log), "", [], "", "", None
+                elif kind == "token":
+                    if (event["candidate"], event["revised"]) != current:
+                        current, text, tokens = (event["candidate"], event["revised"]), "", 0
+                        log.append("")
+                    text, tokens = text + event["text"], tokens + 1
+                    log[-1] = views.progress_line(event, tokens)
+                    yield "\n".join(log), text, skip, skip, skip, skip
+                elif kind == "draft":
+                    log[-1] = views.progress_line(event, tokens)
+                    yield "\n".join(log), skip, skip, skip, skip, skip
+                elif kind == "result":
+                    draft = event["draft"]
+                    log.append(f"stored draft {draft['id']}")
+                    yield (
+                        "\n".join(log),
+                        draft["text"],
+                        views.report_rows(draft["report"]),
+                        views.score_line(draft["report"]),
+                        views.prediction_line(draft, names),
+                        draft["id"],
+                    )
+        except (LookupError, ValueError, TwincoreError) as error:
+            raise gr.Error(error_message(error)) from error
+
+    async def rate(draft_id: int | None, stars: str | None) -> tuple[str, list[list[Any]], str]:
+        if draft_id is None:
+            raise gr.Error("Write a text first, then rate it.")
+        if not stars:
+            raise gr.Error("Pick 1 to 5 stars.")
+        try:
+            rated = await service.rate(int(draft_id), int(stars))
+        except (LookupError, ValueError) as error:
+            raise gr.Error(error_message(error)) from error
+        # The average of the draft's own style (the picker may have moved on since).
+        rows, style_line = await satisfaction(rated["style"])
+        count, mean = rated["ratings"]["count"], rated["ratings"]["average"]
+        draft_line = f"draft {draft_id} rated {stars}/5 (this draft: {mean:.2f} from {count})"
+        return draft_line, rows, style_line
+
+    with gr.Blocks(title="Twincore writing") as demo:
+        gr.Markdown(
+            "# Writing in twelve styles\nThe model writes candidates in the style; a checker "
+            "scores each against the style's rules, the best one may get a revision naming "
+            "what failed, and a classifier says which style the result reads as."
+        )
+        with gr.Tab("Write"):
+            with gr.Row():
+                style = gr.Dropdown(
+                    [(views.style_label(s), s["id"]) for s in styles],
+                    value="haiku",
+                    label="Style",
+                )
+                mode = gr.Radio(["compose", "rewrite"], value="compose", label="Mode")
+                model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
+            prompt = gr.Textbox(label=PROMPT_LABELS["compose"], lines=3, value=EXAMPLE_TOPIC)
+            with gr.Row():
+                candidates = gr.Slider(
+                    0, MAX_CANDIDATES, value=0, step=1, label="Candidates (0: router budget)"
+                )
+                max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max tokens")
+                revise = gr.Checkbox(value=True, label="Revise once if a constraint fails")
+            write_button = gr.Button("Write", variant="primary")
+            progress = gr.Textbox(label="Progress", lines=4, interactive=False)
+            text = gr.Textbox(label="Text", lines=10, interactive=False)
+            score = gr.Textbox(label="Checker score", interactive=False)
+            report = gr.Dataframe(
+                headers=views.REPORT_COLUMNS,
+                label="Checker report",
+                interactive=False,
+                wrap=True,
+                elem_id="writing-report",
+            )
+            predicted = gr.Textbox(label="Predicted style", interactive=False)
+            draft_id = gr.State(None)
+            with gr.Row():
+                stars = gr.Radio(
+                    ["1", "2", "3", "4", "5"], label="Your rating", elem_id="writing-stars"
+                )
+                rate_button = gr.Button("Rate")
+            rated = gr.Textbox(label="Rating", interactive=False)
+            average = gr.Textbox(label="Average satisfaction", interactive=False)
+            ratings = gr.Dataframe(
+                headers=views.RATING_COLUMNS,
+                label="Average satisfaction per style",
+                interactive=False,
+                elem_id="writing-ratings",
+            )
+        with gr.Tab("Styles"):
+            for s in styles:
+                with gr.Accordion(f"{views.style_label(s)} — {s['id']}", open=False):
+                    gr.Markdown(views.style_card(s))
+
+        mode.change(
+            lambda m: gr.update(label=PROMPT_LABELS[m], value=""), inputs=[mode], outputs=[prompt]
+        )
+        style.change(satisfaction, inputs=[style], outputs=[ratings, average])
+        write_button.click(
+            write,
+            inputs=[style, mode, model, prompt, candidates, max_tokens, revise],
+            outputs=[progress, text, report, score, predicted, draft_id],
+            api_name="write",
+        )
+        rate_button.click(
+            rate, inputs=[draft_id, stars], outputs=[rated, ratings, average], api_name="rate"
+        )
+        demo.load(satisfaction, inputs=[style], outputs=[ratings, average])
+    return cast(gr.Blocks, demo)
+
+
+COMPONENTS = (UiComponent(name="writing", title="Writing", build=build),)

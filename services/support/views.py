@@ -1,0 +1,76 @@
+"""JSON-ready views of support records and replies (what the API and the app show)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from twincore.services.support.models import SupportConversation, SupportMessage, SupportTicket
+from twincore.services.support.service import SupportReply
+
+
+def ticket(row: SupportTicket) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "created_at": row.created_at.isoformat(),
+        "status": row.status,
+        "reason": row.reason,
+        "transcript": row.transcript,
+    }
+
+
+def message(row: SupportMessage) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "role": row.role,
+        "text": row.text,
+        "intent": row.intent,
+        "cypher": row.cypher,
+        "citations": row.citations or [],
+        "resolved": row.resolved,
+    }
+
+
+def conversation_summary(row: SupportConversation) -> dict[str, Any]:
+    first = next((m.text for m in row.messages if m.role == "user"), "")
+    return {
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "status": row.status,
+        "messages": len(row.messages),
+        "first_question": first,
+    }
+
+
+def conversation(row: SupportConversation, tickets: list[SupportTicket]) -> dict[str, Any]:
+    return {
+        **conversation_summary(row),
+        "messages": [message(m) for m in row.messages],
+        "tickets": [ticket(t) for t in tickets],
+    }
+
+
+def reply(
+    result: SupportReply, opened: SupportTicket | None, subgraph: dict[str, Any]
+) -> dict[str, Any]:
+    """One answered question: the grounded answer, what ran, and the ticket it opened, if any."""
+    answer = result.answer
+    return {
+        "conversation_id": result.conversation_id,
+        "answer": answer.text,
+        "intent": answer.intent,
+        "resolved": answer.resolved,
+        "citations": [asdict(c) for c in answer.citations],
+        "cypher": answer.cypher,
+        # False when the query was refused (guard) or failed: then it is shown, not a result.
+        "cypher_ran": answer.cypher is not None and answer.error is None,
+        "params": answer.params,
+        "rows": answer.rows,
+        "error": answer.error,
+        "core": result.core,
+        "ticket": ticket(opened) if opened is not None else None,
+        "subgraph": subgraph,
+    }
