@@ -6,46 +6,30 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import networkx as nx  # type: ignore[import-untyped]
 import plotly.graph_objects as go  # type: ignore[import-untyped]
+
+from twincore.apps.graph_drawing import add_arrow, frame, spring_positions
 
 SUBJECT, LAUNDERING, OTHER = "#d62728", "#ff7f0e", "#1f77b4"
 
 
 def subgraph_figure(subgraph: dict[str, Any], title: str) -> go.Figure:
     """Nodes by spring layout (seeded, so the same alert always draws the same way)."""
-    graph = nx.MultiDiGraph()
-    for account in subgraph["accounts"]:
-        graph.add_node(account["key"])
-    for txn in subgraph["transactions"]:
-        graph.add_edge(txn["src"], txn["dst"])
-    positions = nx.spring_layout(nx.Graph(graph), seed=7) if graph.number_of_nodes() else {}
+    positions = spring_positions(
+        (account["key"] for account in subgraph["accounts"]),
+        ((txn["src"], txn["dst"]) for txn in subgraph["transactions"]),
+    )
 
     figure = go.Figure()
     hover_x: list[float] = []
     hover_y: list[float] = []
     hover_text: list[str] = []
     for txn in subgraph["transactions"]:
-        (x0, y0), (x1, y1) = positions[txn["src"]], positions[txn["dst"]]
-        figure.add_annotation(
-            x=x1,
-            y=y1,
-            ax=x0,
-            ay=y0,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowsize=1.2,
-            arrowwidth=1,
-            arrowcolor=LAUNDERING if txn.get("label") == 1 else "#888",
-            standoff=8,
-            startstandoff=8,
-        )
-        hover_x.append((x0 + x1) / 2)
-        hover_y.append((y0 + y1) / 2)
+        colour = LAUNDERING if txn.get("label") == 1 else "#888"
+        start, end = positions[txn["src"]], positions[txn["dst"]]
+        x, y = add_arrow(figure, start, end, colour=colour, standoff=8, size=1.2)
+        hover_x.append(x)
+        hover_y.append(y)
         hover_text.append(
             f"{txn['from']} → {txn['to']}<br>{txn['amount']:,.2f} {txn['currency']}"
             f"<br>{txn['time']} · {txn['format']}"
@@ -79,15 +63,7 @@ def subgraph_figure(subgraph: dict[str, Any], title: str) -> go.Figure:
             },
         )
     )
-    figure.update_layout(
-        title=title,
-        showlegend=False,
-        height=520,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        plot_bgcolor="white",
-    )
+    frame(figure, title, height=520)
     return figure
 
 

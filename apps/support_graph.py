@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx  # type: ignore[import-untyped]
 import plotly.graph_objects as go  # type: ignore[import-untyped]
+
+from twincore.apps.graph_drawing import add_arrow, frame, spring_positions
 
 CITED = "#d62728"
 LABEL_COLOURS = {
@@ -23,44 +24,22 @@ LABEL_COLOURS = {
 
 
 def subgraph_figure(subgraph: dict[str, Any], title: str = "Subgraph used") -> go.Figure:
-    """Spring layout, seeded, so the same answer always draws the same way."""
-    graph = nx.DiGraph()
-    for node in subgraph["nodes"]:
-        graph.add_node(node["id"])
-    for edge in subgraph["edges"]:
-        graph.add_edge(edge["src"], edge["dst"])
-    positions = nx.spring_layout(graph.to_undirected(), seed=7) if graph.number_of_nodes() else {}
+    """Seeded layout, so the same answer always draws the same way."""
+    positions = spring_positions(
+        (node["id"] for node in subgraph["nodes"]),
+        ((edge["src"], edge["dst"]) for edge in subgraph["edges"]),
+    )
     figure = go.Figure()
-    mid_x: list[float] = []
-    mid_y: list[float] = []
-    mid_text: list[str] = []
-    for edge in subgraph["edges"]:
-        (x0, y0), (x1, y1) = positions[edge["src"]], positions[edge["dst"]]
-        figure.add_annotation(
-            x=x1,
-            y=y1,
-            ax=x0,
-            ay=y0,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowwidth=1,
-            arrowcolor="#999",
-            standoff=9,
-            startstandoff=9,
-        )
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2)
-        mid_text.append(edge["type"])
+    middles = [
+        add_arrow(figure, positions[edge["src"]], positions[edge["dst"]], colour="#999", standoff=9)
+        for edge in subgraph["edges"]
+    ]
     figure.add_trace(
         go.Scatter(
-            x=mid_x,
-            y=mid_y,
+            x=[x for x, _ in middles],
+            y=[y for _, y in middles],
             mode="text",
-            text=mid_text,
+            text=[edge["type"] for edge in subgraph["edges"]],
             textfont={"size": 9, "color": "#666"},
             hoverinfo="skip",
         )
@@ -84,13 +63,5 @@ def subgraph_figure(subgraph: dict[str, Any], title: str = "Subgraph used") -> g
             },
         )
     )
-    figure.update_layout(
-        title=title,
-        showlegend=False,
-        height=460,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        plot_bgcolor="white",
-    )
+    frame(figure, title, height=460)
     return figure

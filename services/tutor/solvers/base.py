@@ -49,6 +49,15 @@ def render(math: Step) -> str:
     return str(math)
 
 
+def first_node(expr: sympy.Expr, kind: type) -> sympy.Expr | None:
+    """The first sub-expression of class `kind` in pre-order (the outermost unevaluated
+    `Derivative` or `Integral` still to be worked on), or None."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, kind):
+            return node
+    return None
+
+
 def first_step(math: Step) -> WorkedStep:
     """The problem itself, as the first step."""
     return WorkedStep(math, "the problem", True)

@@ -7,6 +7,7 @@ import sympy  # type: ignore[import-untyped]
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     WorkedStep,
+    first_node,
     first_step,
     verified,
 )
@@ -67,13 +68,6 @@ def _rule(expr: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Expr, str]:
     raise UnsupportedProblemError(f"no step-by-step rule for the derivative of {expr}")
 
 
-def _first_derivative(expr: sympy.Expr) -> sympy.Derivative | None:
-    for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Derivative):
-            return node
-    return None
-
-
 def solve_derivative(problem: str) -> list[WorkedStep]:
     """`d/dx (x^3 + 2x)`, `derivative of sin(x^2)`: one rule per step, then simplify."""
     parsed = parse_derivative(problem)
@@ -82,7 +76,7 @@ def solve_derivative(problem: str) -> list[WorkedStep]:
     expression, var = parsed
     current = sympy.Derivative(expression, var)
     steps = [first_step(current)]
-    while (target := _first_derivative(current)) is not None:
+    while (target := first_node(current, sympy.Derivative)) is not None:
         if len(steps) > _MAX_STEPS:
             raise UnsupportedProblemError(f"{problem!r} needs too many steps to show")
         rewritten, rule = _rule(target.expr, var)

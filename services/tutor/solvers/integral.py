@@ -7,6 +7,7 @@ import sympy  # type: ignore[import-untyped]
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     WorkedStep,
+    first_node,
     first_step,
     verified,
 )
@@ -42,13 +43,6 @@ def _rule(expr: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Expr, str]:
     raise UnsupportedProblemError(f"no step-by-step rule for the integral of {expr}")
 
 
-def _first_integral(expr: sympy.Expr) -> sympy.Integral | None:
-    for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Integral):
-            return node
-    return None
-
-
 def solve_integral(problem: str) -> list[WorkedStep]:
     """`integrate 3x^2 + 2x`, `integrate x^2 from 0 to 3`; antiderivatives without `+ C`
     are verified (the constant is named in the last reason)."""
@@ -58,7 +52,7 @@ def solve_integral(problem: str) -> list[WorkedStep]:
     integrand, var, bounds = parsed
     current: sympy.Expr = sympy.Integral(integrand, var)
     steps = [first_step(current)]
-    while (target := _first_integral(current)) is not None:
+    while (target := first_node(current, sympy.Integral)) is not None:
         if len(steps) > _MAX_STEPS:
             raise UnsupportedProblemError(f"{problem!r} needs too many steps to show")
         rewritten, rule = _rule(target.function, var)
