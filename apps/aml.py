@@ -1,9 +1,14 @@
 """AML screen: pick or upload a dataset, run detection, inspect an alert's subgraph, work a case
-and draft its SAR narrative."""
+and draft its SAR narrative.
+
+Handlers take the AML service client (`context.services["aml"]`, bound with `functools.partial`)
+and plain values; any failure reaches the screen as one plain sentence.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -11,7 +16,8 @@ import gradio as gr
 import pandas as pd  # type: ignore[import-untyped]  # the lock carries no pandas-stubs
 
 from twincore.apps.aml_graph import subgraph_figure
-from twincore.platform.components import UiComponent, UiContext
+from twincore.apps.calls import shown
+from twincore.platform.components import UiContext
 
 ALERT_COLUMNS = ["alert", "rank", "account", "score", "patterns", "reasons", "case"]
 TXN_COLUMNS = ["time", "from", "to", "amount", "currency", "format", "label"]
@@ -19,123 +25,133 @@ EVENT_COLUMNS = ["at", "actor", "kind", "from_status", "to_status", "detail"]
 STATUSES = ["investigating", "escalated", "sar_filed", "closed", "open"]
 
 
-def _message(error: Exception) -> str:
-    cause = getattr(error, "cause", None) or error
-    as_dict = getattr(cause, "as_dict", None)
-    if callable(as_dict):
-        body = as_dict()
-        lines = [f"line {i['line']} of {i['file']}: {i['reason']}" for i in body["issues"][:10]]
-        return f"{body['message'].split(':')[0]} ({body['total']} problems)\n" + "\n".join(lines)
-    return str(cause)
+async def dataset_choices(service: Any, selected: int | None = None) -> dict[str, Any]:
+    rows = await shown(service.list_datasets())
+    choices = [(f"{r['name']} ({r['transactions']:,} transactions)", r["id"]) for r in rows]
+    value = selected if selected is not None else (choices[-1][1] if choices else None)
+    return gr.update(choices=choices, value=value)
+
+
+async def upload(service: Any, path: str | None, name: str, fmt: str) -> tuple[str, dict[str, Any]]:
+    if not path:
+        raise gr.Error("Choose a file to upload first.")
+    data = await asyncio.to_thread(Path(path).read_bytes)
+    dataset_name = name.strip() or Path(path).name.split(".")[0]
+    row = await shown(
+        service.ingest_upload(data, filename=Path(path).name, name=dataset_name, fmt=fmt)
+    )
+    return _ingested(row), await dataset_choices(service, row["id"])
+
+
+async def ingest_sample(service: Any, sample: str) -> tuple[str, dict[str, Any]]:
+    row = await shown(service.ingest_sample(sample))
+    return _ingested(row), await dataset_choices(service, row["id"])
+
+
+async def run(
+    service: Any, dataset_id: int | None, budget: float
+) -> tuple[str, pd.DataFrame, dict[str, Any]]:
+    """The run's summary, its alert table and the alert picker (first alert chosen)."""
+    if dataset_id is None:
+        raise gr.Error("Pick a dataset first.")
+    result = await shown(service.run_detection(int(dataset_id), budget=int(budget)))
+    alerts = await shown(service.list_alerts(result["id"]))
+    hits = result["stats"].get("pattern_hits", {})
+    summary = (
+        f"Run {result['id']}: {result['alerts']} alerts "
+        f"({'model ' + result['model_version'] if result['model_version'] else 'rule score'})"
+        + (f"; pattern hits: {', '.join(f'{k} {v}' for k, v in hits.items())}" if hits else "")
+    )
+    choices = [(f"#{a['rank']} {a['account']} ({a['score']:.2f})", a["id"]) for a in alerts]
+    first = choices[0][1] if choices else None
+    picker = gr.update(choices=choices, value=first)
+    return summary, _alert_table(alerts), picker
+
+
+async def show_alert(service: Any, alert_id: int | None) -> tuple[Any, pd.DataFrame, str]:
+    """The subgraph picture, its transactions and the alert's reasons."""
+    if alert_id is None:
+        raise gr.Error("Run detection and pick an alert first.")
+    alert = await shown(service.get_alert(int(alert_id)))
+    title = f"Alert #{alert['rank']}: {alert['account']} (score {alert['score']:.2f})"
+    figure = subgraph_figure(alert["subgraph"], title)
+    txns = pd.DataFrame(alert["subgraph"]["transactions"], columns=TXN_COLUMNS)
+    reasons = "\n".join(f"- {r}" for r in alert["reasons"]) or "- (no reasons recorded)"
+    patterns = ", ".join(alert["patterns"]) or "risk score only"
+    case = f"\n\nCase {alert['case_id']} is open for this alert." if alert["case_id"] else ""
+    return figure, txns, f"**{title}**\n\nPatterns: {patterns}\n\n{reasons}{case}"
+
+
+async def case_choices(service: Any, selected: int | None = None) -> dict[str, Any]:
+    rows = await shown(service.list_cases())
+    choices = [(f"case {c['id']}: {c['account']} [{c['status']}]", c["id"]) for c in rows]
+    return gr.update(choices=choices, value=selected)
+
+
+async def load_case(service: Any, case_id: int | None) -> tuple[str, pd.DataFrame, str, str]:
+    """The case header, its audit trail, the latest narrative and that narrative's check."""
+    if case_id is None:
+        return "No case selected.", pd.DataFrame(columns=EVENT_COLUMNS), "", ""
+    case = await shown(service.get_case(int(case_id)))
+    header = (
+        f"**Case {case['id']}** · status **{case['status']}** · account {case['account']} · "
+        f"assignee {case['assignee'] or '-'} · alert {case['alert_id']}"
+        + (f" · closed: {case['close_reason']}" if case["close_reason"] else "")
+    )
+    events = pd.DataFrame(case["events"], columns=EVENT_COLUMNS)
+    latest = case["narratives"][-1] if case["narratives"] else None
+    return (
+        header,
+        events,
+        latest["text"] if latest else "",
+        _check_report(latest) if latest else "",
+    )
+
+
+async def open_case(
+    service: Any, alert_id: int | None, actor: str, assignee: str
+) -> tuple[Any, ...]:
+    """The case picker (the new case chosen), then the case as `load_case` shows it."""
+    if alert_id is None:
+        raise gr.Error("Pick an alert first.")
+    case = await shown(service.open_case(int(alert_id), actor=actor, assignee=assignee or None))
+    return (await case_choices(service, case["id"]), *await load_case(service, case["id"]))
+
+
+async def set_status(
+    service: Any, case_id: int | None, new: str, reason: str, actor: str
+) -> tuple[Any, ...]:
+    cid = _case_id(case_id)
+    await shown(service.change_status(cid, status=new, actor=actor, reason=reason or None))
+    return (await case_choices(service, cid), *await load_case(service, cid))
+
+
+async def add_note(
+    service: Any, case_id: int | None, text: str, actor: str
+) -> tuple[str, pd.DataFrame, str, str]:
+    cid = _case_id(case_id)
+    await shown(service.add_note(cid, text=text, actor=actor))
+    return await load_case(service, cid)
+
+
+async def draft(
+    service: Any, case_id: int | None, actor: str, model: str
+) -> tuple[str, pd.DataFrame, str, str]:
+    cid = _case_id(case_id)
+    await shown(service.draft_narrative(cid, actor=actor, model=model))
+    return await load_case(service, cid)
+
+
+async def save_edit(
+    service: Any, case_id: int | None, text: str, actor: str
+) -> tuple[str, pd.DataFrame, str, str]:
+    cid = _case_id(case_id)
+    await shown(service.edit_narrative(cid, text=text, actor=actor))
+    return await load_case(service, cid)
 
 
 def build(context: UiContext) -> gr.Blocks:
     service = context.services["aml"]
-
-    async def guarded(call: Any) -> Any:
-        try:
-            return await call
-        except Exception as error:
-            raise gr.Error(_message(error), duration=None) from error
-
-    async def dataset_choices(selected: int | None = None) -> dict[str, Any]:
-        rows = await guarded(service.list_datasets())
-        choices = [(f"{r['name']} ({r['transactions']:,} transactions)", r["id"]) for r in rows]
-        value = selected if selected is not None else (choices[-1][1] if choices else None)
-        return gr.update(choices=choices, value=value)
-
-    async def upload(path: str | None, name: str, fmt: str) -> tuple[str, dict[str, Any]]:
-        if not path:
-            raise gr.Error("Choose a file to upload first.")
-        data = await asyncio.to_thread(Path(path).read_bytes)
-        dataset_name = name.strip() or Path(path).name.split(".")[0]
-        row = await guarded(
-            service.ingest_upload(data, filename=Path(path).name, name=dataset_name, fmt=fmt)
-        )
-        return _ingested(row), await dataset_choices(row["id"])
-
-    async def ingest_sample(sample: str) -> tuple[str, dict[str, Any]]:
-        row = await guarded(service.ingest_sample(sample))
-        return _ingested(row), await dataset_choices(row["id"])
-
-    async def run(dataset_id: int | None, budget: float) -> tuple[str, pd.DataFrame, Any]:
-        if dataset_id is None:
-            raise gr.Error("Pick a dataset first.")
-        result = await guarded(service.run_detection(int(dataset_id), budget=int(budget)))
-        alerts = await guarded(service.list_alerts(result["id"]))
-        hits = result["stats"].get("pattern_hits", {})
-        summary = (
-            f"Run {result['id']}: {result['alerts']} alerts "
-            f"({'model ' + result['model_version'] if result['model_version'] else 'rule score'})"
-            + (f"; pattern hits: {', '.join(f'{k} {v}' for k, v in hits.items())}" if hits else "")
-        )
-        choices = [(f"#{a['rank']} {a['account']} ({a['score']:.2f})", a["id"]) for a in alerts]
-        first = choices[0][1] if choices else None
-        return summary, _alert_table(alerts), gr.update(choices=choices, value=first)
-
-    async def show_alert(alert_id: int | None) -> tuple[Any, pd.DataFrame, str]:
-        if alert_id is None:
-            raise gr.Error("Run detection and pick an alert first.")
-        alert = await guarded(service.get_alert(int(alert_id)))
-        title = f"Alert #{alert['rank']}: {alert['account']} (score {alert['score']:.2f})"
-        figure = subgraph_figure(alert["subgraph"], title)
-        txns = pd.DataFrame(alert["subgraph"]["transactions"], columns=TXN_COLUMNS)
-        reasons = "\n".join(f"- {r}" for r in alert["reasons"]) or "- (no reasons recorded)"
-        patterns = ", ".join(alert["patterns"]) or "risk score only"
-        case = f"\n\nCase {alert['case_id']} is open for this alert." if alert["case_id"] else ""
-        return figure, txns, f"**{title}**\n\nPatterns: {patterns}\n\n{reasons}{case}"
-
-    async def open_case(alert_id: int | None, actor: str, assignee: str) -> tuple[Any, ...]:
-        if alert_id is None:
-            raise gr.Error("Pick an alert first.")
-        case = await guarded(
-            service.open_case(int(alert_id), actor=actor, assignee=assignee or None)
-        )
-        return (await case_choices(case["id"]), *await load_case(case["id"]))
-
-    async def case_choices(selected: int | None = None) -> dict[str, Any]:
-        rows = await guarded(service.list_cases())
-        choices = [(f"case {c['id']}: {c['account']} [{c['status']}]", c["id"]) for c in rows]
-        return gr.update(choices=choices, value=selected)
-
-    async def load_case(case_id: int | None) -> tuple[str, pd.DataFrame, str, str]:
-        if case_id is None:
-            return "No case selected.", pd.DataFrame(columns=EVENT_COLUMNS), "", ""
-        case = await guarded(service.get_case(int(case_id)))
-        header = (
-            f"**Case {case['id']}** · status **{case['status']}** · account {case['account']} · "
-            f"assignee {case['assignee'] or '-'} · alert {case['alert_id']}"
-            + (f" · closed: {case['close_reason']}" if case["close_reason"] else "")
-        )
-        events = pd.DataFrame(case["events"], columns=EVENT_COLUMNS)
-        latest = case["narratives"][-1] if case["narratives"] else None
-        return (
-            header,
-            events,
-            latest["text"] if latest else "",
-            _check_report(latest) if latest else "",
-        )
-
-    async def set_status(case_id: int | None, new: str, reason: str, actor: str) -> tuple[Any, ...]:
-        cid = _case_id(case_id)
-        await guarded(service.change_status(cid, status=new, actor=actor, reason=reason or None))
-        return (await case_choices(cid), *await load_case(cid))
-
-    async def add_note(case_id: int | None, text: str, actor: str) -> tuple[Any, ...]:
-        cid = _case_id(case_id)
-        await guarded(service.add_note(cid, text=text, actor=actor))
-        return await load_case(cid)
-
-    async def draft(case_id: int | None, actor: str, model: str) -> tuple[Any, ...]:
-        cid = _case_id(case_id)
-        await guarded(service.draft_narrative(cid, actor=actor, model=model))
-        return await load_case(cid)
-
-    async def save_edit(case_id: int | None, text: str, actor: str) -> tuple[Any, ...]:
-        cid = _case_id(case_id)
-        await guarded(service.edit_narrative(cid, text=text, actor=actor))
-        return await load_case(cid)
-
     with gr.Blocks(title="Twincore AML") as demo:
         gr.Markdown("# AML detection\nDetection runs without any model; the deep core drafts SARs.")
         with gr.Row():
@@ -190,44 +206,57 @@ def build(context: UiContext) -> gr.Blocks:
             check = gr.Markdown()
 
         case_outputs = [case_header, events, narrative, check]
-        demo.load(dataset_choices, outputs=dataset)
+        demo.load(partial(dataset_choices, service), outputs=dataset)
         upload_button.click(
-            upload,
+            partial(upload, service),
             inputs=[upload_file, upload_name, upload_format],
             outputs=[ingest_status, dataset],
             api_name="upload",
         )
         sample_button.click(
-            ingest_sample, inputs=sample, outputs=[ingest_status, dataset], api_name="sample"
+            partial(ingest_sample, service),
+            inputs=sample,
+            outputs=[ingest_status, dataset],
+            api_name="sample",
         )
         run_button.click(
-            run,
+            partial(run, service),
             inputs=[dataset, budget],
             outputs=[run_summary, alert_table, alert_pick],
             api_name="run",
         )
         show_button.click(
-            show_alert, inputs=alert_pick, outputs=[graph, alert_txns, alert_info], api_name="alert"
+            partial(show_alert, service),
+            inputs=alert_pick,
+            outputs=[graph, alert_txns, alert_info],
+            api_name="alert",
         )
         open_button.click(
-            open_case,
+            partial(open_case, service),
             inputs=[alert_pick, actor, assignee],
             outputs=[case_pick, *case_outputs],
             api_name="open_case",
         )
-        refresh_cases.click(case_choices, outputs=case_pick)
-        case_pick.change(load_case, inputs=case_pick, outputs=case_outputs)
+        refresh_cases.click(partial(case_choices, service), outputs=case_pick)
+        case_pick.change(partial(load_case, service), inputs=case_pick, outputs=case_outputs)
         status_button.click(
-            set_status,
+            partial(set_status, service),
             inputs=[case_pick, new_status, reason, actor],
             outputs=[case_pick, *case_outputs],
             api_name="status",
         )
-        note_button.click(add_note, inputs=[case_pick, note, actor], outputs=case_outputs)
-        draft_button.click(
-            draft, inputs=[case_pick, actor, core], outputs=case_outputs, api_name="draft"
+        note_button.click(
+            partial(add_note, service), inputs=[case_pick, note, actor], outputs=case_outputs
         )
-        save_button.click(save_edit, inputs=[case_pick, narrative, actor], outputs=case_outputs)
+        draft_button.click(
+            partial(draft, service),
+            inputs=[case_pick, actor, core],
+            outputs=case_outputs,
+            api_name="draft",
+        )
+        save_button.click(
+            partial(save_edit, service), inputs=[case_pick, narrative, actor], outputs=case_outputs
+        )
     return cast(gr.Blocks, demo)
 
 
@@ -273,6 +302,3 @@ def _case_id(case_id: int | None) -> int:
     if case_id is None:
         raise gr.Error("Pick or open a case first.")
     return int(case_id)
-
-
-COMPONENTS = (UiComponent(name="aml", title="AML", build=build),)

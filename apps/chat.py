@@ -11,6 +11,7 @@ import gradio as gr
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk
+from twincore.platform.errors import clean_message, user_message
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.types import Decision, RouteError, RouteRequest
 
@@ -30,16 +31,21 @@ async def stream_answer(
         model,
     )
     text, decision = "", None
-    async for event in router.stream(request):
-        if isinstance(event, RouteError):
-            raise gr.Error(f"{event.status}: {event.message}")
-        if isinstance(event, Decision):
-            decision = event
-        elif isinstance(event, Chunk):
-            if event.error:
-                raise gr.Error(f"the core failed: {event.error}")
-            text += event.text
-        yield text, decision
+    try:
+        async for event in router.stream(request):
+            if isinstance(event, RouteError):
+                raise gr.Error(clean_message(event.message))
+            if isinstance(event, Decision):
+                decision = event
+            elif isinstance(event, Chunk):
+                if event.error:
+                    raise gr.Error(f"The core failed: {clean_message(event.error)}")
+                text += event.text
+            yield text, decision
+    except gr.Error:
+        raise
+    except Exception as error:  # a router replica down, a Ray wrapper: one plain sentence
+        raise gr.Error(user_message(error)) from error
 
 
 @dataclass(frozen=True)

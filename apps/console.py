@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from twincore.apps.chat import chat_controls, stream_answer
-from twincore.platform.components import UiComponent, UiContext
+from twincore.platform.components import UiContext
 from twincore.platform.requestlog import recent_requests
 from twincore.platform.router.types import Decision
 
@@ -226,6 +226,3 @@ def build(context: UiContext) -> gr.Blocks:
             api_name="chat",
         )
     return cast(gr.Blocks, demo)
-
-
-COMPONENTS = (UiComponent(name="console", title="Console", build=build),)

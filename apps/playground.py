@@ -9,7 +9,7 @@ from typing import cast
 import gradio as gr
 
 from twincore.apps.chat import chat_controls, stream_answer
-from twincore.platform.components import UiComponent, UiContext
+from twincore.platform.components import UiContext
 
 
 def build(context: UiContext) -> gr.Blocks:
@@ -30,6 +30,3 @@ def build(context: UiContext) -> gr.Blocks:
             api_name="chat",
         )
     return cast(gr.Blocks, demo)
-
-
-COMPONENTS = (UiComponent(name="playground", title="Playground", build=build),)

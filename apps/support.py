@@ -4,13 +4,15 @@ a picture of the subgraph used, "not solved" escalation, tickets and the resolut
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, cast
 
 import gradio as gr
 import pandas as pd  # type: ignore[import-untyped]  # the lock carries no pandas-stubs
 
+from twincore.apps.calls import shown
 from twincore.apps.support_graph import subgraph_figure
-from twincore.platform.components import UiComponent, UiContext
+from twincore.platform.components import UiContext
 
 TICKET_COLUMNS = ["ticket", "conversation", "status", "reason", "opened"]
 STATUSES = ["open", "in_progress", "closed"]
@@ -26,119 +28,57 @@ _CLAUSE = re.compile(
 )
 
 
-def _message(error: Exception) -> str:
-    cause = getattr(error, "cause", None) or error
-    return str(cause)
+async def tickets_and_stats(service: Any) -> tuple[pd.DataFrame, str]:
+    tickets = await shown(service.tickets())
+    stats = await shown(service.stats())
+    return _ticket_table(tickets), _stats_text(stats)
 
 
-def build(context: UiContext) -> gr.Blocks:
-    service = context.services["support"]
+async def ask(
+    service: Any, question: str, chat: Chat, conversation_id: int | None
+) -> tuple[Any, ...]:
+    """Chat, conversation id, cleared question, citations, Cypher, picture, tickets, stats."""
+    if not question.strip():
+        raise gr.Error("Type a question first.")
+    reply = await shown(service.ask(question, conversation_id))
+    chat = [
+        *chat,
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": reply["answer"]},
+    ]
+    table, stats = await tickets_and_stats(service)
+    return (
+        chat,
+        reply["conversation_id"],
+        "",
+        _citations_text(reply),
+        _cypher_text(reply),
+        subgraph_figure(reply["subgraph"]) if reply["subgraph"]["nodes"] else None,
+        table,
+        stats,
+    )
 
-    async def guarded(call: Any) -> Any:
-        try:
-            return await call
-        except Exception as error:
-            raise gr.Error(_message(error), duration=None) from error
 
-    async def tickets_and_stats() -> tuple[pd.DataFrame, str]:
-        tickets = await guarded(service.tickets())
-        stats = await guarded(service.stats())
-        return _ticket_table(tickets), _stats_text(stats)
+async def not_solved(service: Any, conversation_id: int | None) -> tuple[str, pd.DataFrame, str]:
+    if conversation_id is None:
+        raise gr.Error("Ask a question first.")
+    ticket = await shown(service.not_solved(int(conversation_id)))
+    table, stats = await tickets_and_stats(service)
+    return f"Ticket #{ticket['id']} opened: a person will follow up.", table, stats
 
-    async def ask(question: str, chat: Chat, conversation_id: int | None) -> tuple[Any, ...]:
-        if not question.strip():
-            raise gr.Error("Type a question first.")
-        reply = await guarded(service.ask(question, conversation_id))
-        chat = [
-            *chat,
-            {"role": "user", "content": question},
-            {"role": "assistant", "content": reply["answer"]},
-        ]
-        table, stats = await tickets_and_stats()
-        return (
-            chat,
-            reply["conversation_id"],
-            "",
-            _citations_text(reply),
-            _cypher_text(reply),
-            subgraph_figure(reply["subgraph"]) if reply["subgraph"]["nodes"] else None,
-            table,
-            stats,
-        )
 
-    async def not_solved(conversation_id: int | None) -> tuple[str, pd.DataFrame, str]:
-        if conversation_id is None:
-            raise gr.Error("Ask a question first.")
-        ticket = await guarded(service.not_solved(int(conversation_id)))
-        table, stats = await tickets_and_stats()
-        return f"Ticket #{ticket['id']} opened: a person will follow up.", table, stats
+async def set_status(
+    service: Any, ticket_id: float | None, status: str
+) -> tuple[str, pd.DataFrame, str]:
+    if ticket_id is None:
+        raise gr.Error("Enter a ticket number.")
+    ticket = await shown(service.set_ticket_status(int(ticket_id), status))
+    table, stats = await tickets_and_stats(service)
+    return f"Ticket #{ticket['id']} is {ticket['status']}.", table, stats
 
-    async def set_status(ticket_id: float | None, status: str) -> tuple[str, pd.DataFrame, str]:
-        if ticket_id is None:
-            raise gr.Error("Enter a ticket number.")
-        ticket = await guarded(service.set_ticket_status(int(ticket_id), status))
-        table, stats = await tickets_and_stats()
-        return f"Ticket #{ticket['id']} is {ticket['status']}.", table, stats
 
-    def new_conversation() -> tuple[Chat, None, str, str, str, None]:
-        return [], None, "", "", "", None
-
-    with gr.Blocks(title="Twincore support") as demo:
-        gr.Markdown(
-            "# Customer support\nAnswers come from the Northwind knowledge graph and cite the "
-            "nodes they rest on; what the graph cannot answer becomes a ticket."
-        )
-        conversation = gr.State(None)
-        with gr.Tab("Chat"), gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", height=360)
-                question = gr.Textbox(
-                    label="Question", placeholder=EXAMPLES[0], lines=1, max_lines=3
-                )
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary")
-                    unsolved = gr.Button("Not solved")
-                    fresh = gr.Button("New conversation")
-                gr.Examples(EXAMPLES, inputs=[question])
-                escalation = gr.Markdown()
-            with gr.Column(scale=2):
-                citations = gr.Markdown(label="Citations", elem_id="support-citations")
-                with gr.Accordion("Cypher that ran", open=False):
-                    cypher = gr.Code(label="Cypher", language="sql", interactive=False)
-                picture = gr.Plot(label="Subgraph used")
-        with gr.Tab("Tickets"):
-            stats = gr.Markdown(elem_id="support-stats")
-            tickets = gr.Dataframe(headers=TICKET_COLUMNS, label="Tickets", interactive=False)
-            with gr.Row():
-                ticket_id = gr.Number(label="Ticket", precision=0, minimum=1)
-                status = gr.Dropdown(STATUSES, value="in_progress", label="New status")
-                apply = gr.Button("Set status")
-                refresh = gr.Button("Refresh")
-            ticket_note = gr.Markdown()
-
-        answer_outputs = [chat, conversation, question, citations, cypher, picture, tickets, stats]
-        send.click(
-            ask, inputs=[question, chat, conversation], outputs=answer_outputs, api_name="ask"
-        )
-        question.submit(ask, inputs=[question, chat, conversation], outputs=answer_outputs)
-        unsolved.click(
-            not_solved,
-            inputs=[conversation],
-            outputs=[escalation, tickets, stats],
-            api_name="not_solved",
-        )
-        fresh.click(
-            new_conversation, outputs=[chat, conversation, question, citations, cypher, picture]
-        )
-        apply.click(
-            set_status,
-            inputs=[ticket_id, status],
-            outputs=[ticket_note, tickets, stats],
-            api_name="set_ticket_status",
-        )
-        refresh.click(tickets_and_stats, outputs=[tickets, stats], api_name="tickets")
-        demo.load(tickets_and_stats, outputs=[tickets, stats])
-    return cast(gr.Blocks, demo)
+def new_conversation() -> tuple[Chat, None, str, str, str, None]:
+    return [], None, "", "", "", None
 
 
 def _citations_text(reply: dict[str, Any]) -> str:
@@ -181,4 +121,71 @@ def _stats_text(stats: dict[str, Any]) -> str:
     )
 
 
-COMPONENTS = (UiComponent(name="support", title="Support", build=build),)
+def build(context: UiContext) -> gr.Blocks:
+    service = context.services["support"]
+    with gr.Blocks(title="Twincore support") as demo:
+        gr.Markdown(
+            "# Customer support\nAnswers come from the Northwind knowledge graph and cite the "
+            "nodes they rest on; what the graph cannot answer becomes a ticket."
+        )
+        conversation = gr.State(None)
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Conversation", height=360)
+                question = gr.Textbox(
+                    label="Question", placeholder=EXAMPLES[0], lines=1, max_lines=3
+                )
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary")
+                    unsolved = gr.Button("Not solved")
+                    fresh = gr.Button("New conversation")
+                gr.Examples(EXAMPLES, inputs=[question])
+                escalation = gr.Markdown()
+            with gr.Column(scale=2):
+                citations = gr.Markdown(label="Citations", elem_id="support-citations")
+                with gr.Accordion("Cypher that ran", open=False):
+                    cypher = gr.Code(label="Cypher", language="sql", interactive=False)
+                picture = gr.Plot(label="Subgraph used")
+        with gr.Tab("Tickets"):
+            stats = gr.Markdown(elem_id="support-stats")
+            tickets = gr.Dataframe(headers=TICKET_COLUMNS, label="Tickets", interactive=False)
+            with gr.Row():
+                ticket_id = gr.Number(label="Ticket", precision=0, minimum=1)
+                status = gr.Dropdown(STATUSES, value="in_progress", label="New status")
+                apply = gr.Button("Set status")
+                refresh = gr.Button("Refresh")
+            ticket_note = gr.Markdown()
+
+        asked = [question, chat, conversation]
+        answered = [chat, conversation, question, citations, cypher, picture, tickets, stats]
+        send.click(partial(ask, service), inputs=asked, outputs=answered, api_name="ask")
+        # Enter in the box does what the button does; the button's `ask` is the API endpoint.
+        question.submit(
+            partial(ask, service), inputs=asked, outputs=answered, api_visibility="private"
+        )
+        unsolved.click(
+            partial(not_solved, service),
+            inputs=[conversation],
+            outputs=[escalation, tickets, stats],
+            api_name="not_solved",
+        )
+        fresh.click(
+            new_conversation,
+            outputs=[chat, conversation, question, citations, cypher, picture],
+            api_name="new_conversation",
+        )
+        apply.click(
+            partial(set_status, service),
+            inputs=[ticket_id, status],
+            outputs=[ticket_note, tickets, stats],
+            api_name="set_ticket_status",
+        )
+        refresh.click(
+            partial(tickets_and_stats, service), outputs=[tickets, stats], api_name="tickets"
+        )
+        demo.load(
+            partial(tickets_and_stats, service),
+            outputs=[tickets, stats],
+            api_name="tickets_and_stats",
+        )
+    return cast(gr.Blocks, demo)

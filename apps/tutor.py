@@ -1,106 +1,94 @@
 """Tutor screen: pick a skill from the knowledge tree (or type a problem), see the worked solution
 with verified steps, enter your own steps for feedback and graded hints, record attempts and
-watch mastery change."""
+watch mastery change.
+
+Handlers take the tutor's service client (`context.services["tutor"]`, bound with
+`functools.partial`) and plain values; any failure reaches the screen as one plain sentence.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, cast
 
 import gradio as gr
 
 from twincore.apps import tutor_views as views
-from twincore.platform.components import UiComponent, UiContext
+from twincore.apps.calls import shown
+from twincore.platform.components import UiContext
 
 EXAMPLE_PROBLEM = "3x + 7 = 22"
-
-
-def _error(error: Exception) -> gr.Error:
-    if isinstance(error, KeyError) and error.args:
-        return gr.Error(str(error.args[0]))
-    return gr.Error(str(error))
+HINT_NAMES = {1: "Nudge", 2: "Method", 3: "Next step"}
 
 
 def _steps(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+async def show_tree(service: Any, student: str) -> tuple[str, Any]:
+    """The tree (with the student's skill states) and the skill picker's choices."""
+    tree = await shown(service.tree_view(student.strip() or None))
+    return views.tree_markdown(tree), gr.update(choices=views.skill_choices(tree))
+
+
+async def new_problem(service: Any, skill: str | None, seed: float) -> str:
+    if not skill:
+        raise gr.Error("Pick a skill first.")
+    (problem,) = await shown(service.problems(skill, int(seed), 1))
+    return str(problem["text"])
+
+
+async def recommended(service: Any, student: str) -> str:
+    chosen = await shown(service.recommendation(student.strip()))
+    if chosen["problem"] is None:
+        raise gr.Error(chosen["reason"])
+    return str(chosen["problem"]["text"])
+
+
+async def solve(service: Any, problem: str) -> str:
+    return views.solution_markdown(await shown(service.solve(problem)))
+
+
+async def check(service: Any, problem: str, steps: str) -> tuple[str, int]:
+    """The checked steps, and the hint level back to 0 (new feedback, hints start again)."""
+    checked = await shown(service.check(problem, _steps(steps)))
+    return views.check_markdown(checked), 0
+
+
+async def hint(service: Any, problem: str, steps: str, level: int) -> tuple[str, int]:
+    """Each click goes one level deeper: nudge, method, next step."""
+    level = min(level + 1, 3)
+    answer = await shown(service.hint(problem, _steps(steps), level))
+    return f"**Hint {level} ({HINT_NAMES[level]}):** {answer['hint']}", level
+
+
+async def submit(
+    service: Any, student: str, problem: str, steps: str, hints: int, session_id: int | None
+) -> tuple[str, list[list[Any]], str, int | None, str, Any]:
+    """Record a graded attempt (starting a session on the first one), then show the new
+    mastery, the next recommendation and the tree with the student's states."""
+    if session_id is None:
+        session_id = int((await shown(service.create_session(student.strip())))["id"])
+    attempt = await shown(service.attempt(session_id, problem, _steps(steps), hints))
+    mastery = await shown(service.mastery(student.strip()))
+    tree_text, picker = await show_tree(service, student)
+    return (
+        views.attempt_line(attempt),
+        views.mastery_rows(mastery),
+        views.recommendation_line(mastery),
+        session_id,
+        tree_text,
+        picker,
+    )
+
+
+async def show_mastery(service: Any, student: str) -> tuple[list[list[Any]], str]:
+    mastery = await shown(service.mastery(student.strip()))
+    return views.mastery_rows(mastery), views.recommendation_line(mastery)
+
+
 def build(context: UiContext) -> gr.Blocks:
     service = context.services["tutor"]
-
-    async def show_tree(student: str) -> tuple[str, Any]:
-        try:
-            tree = await service.tree_view(student.strip() or None)
-        except (ValueError, LookupError) as error:
-            raise _error(error) from error
-        return views.tree_markdown(tree), gr.update(choices=views.skill_choices(tree))
-
-    async def new_problem(skill: str | None, seed: float) -> str:
-        if not skill:
-            raise gr.Error("pick a skill first")
-        try:
-            (problem,) = await service.problems(skill, int(seed), 1)
-        except (ValueError, LookupError) as error:
-            raise _error(error) from error
-        return str(problem["text"])
-
-    async def solve(problem: str) -> str:
-        try:
-            return views.solution_markdown(await service.solve(problem))
-        except ValueError as error:
-            raise _error(error) from error
-
-    async def check(problem: str, steps: str) -> tuple[str, int]:
-        try:
-            checked = await service.check(problem, _steps(steps))
-        except ValueError as error:
-            raise _error(error) from error
-        return views.check_markdown(checked), 0
-
-    async def hint(problem: str, steps: str, level: int) -> tuple[str, int]:
-        level = min(level + 1, 3)  # each click goes one level deeper: nudge, method, next step
-        try:
-            answer = await service.hint(problem, _steps(steps), level)
-        except ValueError as error:
-            raise _error(error) from error
-        names = {1: "Nudge", 2: "Method", 3: "Next step"}
-        return f"**Hint {level} ({names[level]}):** {answer['hint']}", level
-
-    async def submit(
-        student: str, problem: str, steps: str, hints: int, session_id: int | None
-    ) -> tuple[str, list[list[Any]], str, int | None, str, Any]:
-        try:
-            if session_id is None:
-                session_id = int((await service.create_session(student.strip()))["id"])
-            attempt = await service.attempt(session_id, problem, _steps(steps), hints)
-            mastery = await service.mastery(student.strip())
-            tree_text, picker = await show_tree(student)
-        except (ValueError, LookupError) as error:
-            raise _error(error) from error
-        return (
-            views.attempt_line(attempt),
-            views.mastery_rows(mastery),
-            views.recommendation_line(mastery),
-            session_id,
-            tree_text,
-            picker,
-        )
-
-    async def show_mastery(student: str) -> tuple[list[list[Any]], str]:
-        try:
-            mastery = await service.mastery(student.strip())
-        except ValueError as error:
-            raise _error(error) from error
-        return views.mastery_rows(mastery), views.recommendation_line(mastery)
-
-    async def recommended(student: str) -> str:
-        try:
-            chosen = await service.recommendation(student.strip())
-        except ValueError as error:
-            raise _error(error) from error
-        if chosen["problem"] is None:
-            raise gr.Error(chosen["reason"])
-        return str(chosen["problem"]["text"])
-
     with gr.Blocks(title="Twincore tutor") as demo:
         gr.Markdown(
             "# Math tutor\nEvery step of a solution is checked by SymPy; your own steps are "
@@ -134,17 +122,32 @@ def build(context: UiContext) -> gr.Blocks:
             next_line = gr.Markdown()
             table = gr.Dataframe(headers=views.MASTERY_HEADERS, label="Mastery", interactive=False)
 
-        demo.load(show_tree, inputs=[student], outputs=[tree, skill])
-        student.submit(show_tree, inputs=[student], outputs=[tree, skill])
+        demo.load(partial(show_tree, service), inputs=[student], outputs=[tree, skill])
+        student.submit(partial(show_tree, service), inputs=[student], outputs=[tree, skill])
         student.change(lambda: None, outputs=[session])  # a new student starts a new session
-        generate.click(new_problem, inputs=[skill, seed], outputs=[problem], api_name="problem")
-        suggest.click(recommended, inputs=[student], outputs=[problem], api_name="recommended")
-        solve_button.click(solve, inputs=[problem], outputs=[solution], api_name="solve")
+        generate.click(
+            partial(new_problem, service),
+            inputs=[skill, seed],
+            outputs=[problem],
+            api_name="problem",
+        )
+        suggest.click(
+            partial(recommended, service),
+            inputs=[student],
+            outputs=[problem],
+            api_name="recommended",
+        )
+        solve_button.click(
+            partial(solve, service), inputs=[problem], outputs=[solution], api_name="solve"
+        )
         check_button.click(
-            check, inputs=[problem, steps], outputs=[feedback, hint_level], api_name="check"
+            partial(check, service),
+            inputs=[problem, steps],
+            outputs=[feedback, hint_level],
+            api_name="check",
         )
         hint_button.click(
-            hint,
+            partial(hint, service),
             inputs=[problem, steps, hint_level],
             outputs=[hint_text, hint_level],
             api_name="hint",
@@ -152,13 +155,10 @@ def build(context: UiContext) -> gr.Blocks:
         for changed in (problem, steps):
             changed.change(lambda: 0, outputs=[hint_level])  # new work: hints start again
         submit_button.click(
-            submit,
+            partial(submit, service),
             inputs=[student, problem, steps, hint_level, session],
             outputs=[recorded, table, next_line, session, tree, skill],
             api_name="attempt",
         )
-        refresh.click(show_mastery, inputs=[student], outputs=[table, next_line])
+        refresh.click(partial(show_mastery, service), inputs=[student], outputs=[table, next_line])
     return cast(gr.Blocks, demo)
-
-
-COMPONENTS = (UiComponent(name="tutor", title="Math tutor", build=build),)

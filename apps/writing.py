@@ -1,19 +1,23 @@
 """Writing screen: a gallery of the twelve styles with their exemplars; compose on a topic or
 rewrite a text in a style while the candidates stream; the chosen text with its checker report
-and predicted style; a 1-5 rating and the average satisfaction per style."""
+and predicted style; a 1-5 rating and the average satisfaction per style.
+
+The handlers take the writing service client (`context.services["writing"]`, bound with
+`functools.partial`) and plain values; any failure reaches the screen as one plain sentence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any, cast
 
 import gradio as gr
 
 from twincore.apps import writing_views as views
-from twincore.platform.chat_transport import TwincoreError
-from twincore.platform.components import UiComponent, UiContext
-from twincore.services.writing.errors import error_message
-from twincore.services.writing.generate import MAX_CANDIDATES
+from twincore.apps.calls import shown, shown_stream
+from twincore.platform.components import UiContext
+from twincore.services.writing.generate.run import MAX_CANDIDATES
 from twincore.services.writing.registry import load_styles
 from twincore.services.writing.service import style_dict
 
@@ -21,83 +25,100 @@ PROMPT_LABELS = {"compose": "Topic", "rewrite": "Source text"}
 EXAMPLE_TOPIC = "first snow on an empty playground"
 
 
+def gallery() -> list[dict[str, Any]]:
+    """The shipped styles as the service shows them (static: names, exemplars, constraints)."""
+    return [style_dict(s) for s in load_styles().values()]
+
+
+def style_names() -> dict[str, str]:
+    """Style id -> English name."""
+    return {s.id: s.name_en for s in load_styles().values()}
+
+
+def prompt_box(mode: str) -> dict[str, Any]:
+    """The prompt box for a mode: its label, emptied."""
+    update: dict[str, Any] = gr.update(label=PROMPT_LABELS[mode], value="")
+    return update
+
+
+async def satisfaction(service: Any, style_id: str) -> tuple[list[list[Any]], str]:
+    """The per-style satisfaction table and the average line of one style."""
+    rated = await shown(service.styles())
+    ratings = {s["id"]: s["ratings"] for s in rated if s["ratings"]["count"]}
+    return views.rating_rows(rated), views.average_line(style_id, ratings, style_names())
+
+
+async def write(
+    service: Any,
+    style_id: str,
+    mode: str,
+    model: str,
+    prompt: str,
+    candidates: float,
+    max_tokens: float,
+    revise: bool,
+) -> AsyncIterator[tuple[Any, ...]]:
+    """Stream a run: (progress, text, report rows, score, prediction, draft id) as it goes."""
+    names, skip = style_names(), gr.skip()
+    log: list[str] = []
+    text, tokens, current = "", 0, (-1, False)
+    events = service.stream_call(
+        "write_events",
+        mode=mode,
+        style=style_id,
+        prompt=prompt,
+        model=model,
+        candidates=int(candidates) or None,  # 0: the router's budget decides
+        revise=revise,
+        max_tokens=int(max_tokens),
+    )
+    async for event in shown_stream(events):
+        kind = event["event"]
+        if kind == "start":
+            log.append(f"writing {names[style_id]} ({mode}) with model {model}")
+            yield "\n".join(log), "", [], "", "", None
+        elif kind == "token":
+            if (event["candidate"], event["revised"]) != current:
+                current, text, tokens = (event["candidate"], event["revised"]), "", 0
+                log.append("")
+            text, tokens = text + event["text"], tokens + 1
+            log[-1] = views.progress_line(event, tokens)
+            yield "\n".join(log), text, skip, skip, skip, skip
+        elif kind == "draft":
+            log[-1] = views.progress_line(event, tokens)
+            yield "\n".join(log), skip, skip, skip, skip, skip
+        elif kind == "result":
+            draft = event["draft"]
+            log.append(f"stored draft {draft['id']}")
+            yield (
+                "\n".join(log),
+                draft["text"],
+                views.report_rows(draft["report"]),
+                views.score_line(draft["report"]),
+                views.prediction_line(draft, names),
+                draft["id"],
+            )
+
+
+async def rate(
+    service: Any, draft_id: int | None, stars: str | None
+) -> tuple[str, list[list[Any]], str]:
+    """Rate the draft; the rating line, the satisfaction table and its style's average."""
+    if draft_id is None:
+        raise gr.Error("Write a text first, then rate it.")
+    if not stars:
+        raise gr.Error("Pick 1 to 5 stars.")
+    rated = await shown(service.rate(int(draft_id), int(stars)))
+    # The average of the draft's own style (the picker may have moved on since).
+    rows, style_line = await satisfaction(service, rated["style"])
+    count, mean = rated["ratings"]["count"], rated["ratings"]["average"]
+    draft_line = f"draft {draft_id} rated {stars}/5 (this draft: {mean:.2f} from {count})"
+    return draft_line, rows, style_line
+
+
 def build(context: UiContext) -> gr.Blocks:
     service = context.services["writing"]
-    styles = [style_dict(s) for s in load_styles().values()]
-    names = {s["id"]: s["name"]["en"] for s in styles}
-
-    async def satisfaction(style_id: str) -> tuple[list[list[Any]], str]:
-        rated = await service.styles()
-        ratings = {s["id"]: s["ratings"] for s in rated if s["ratings"]["count"]}
-        return views.rating_rows(rated), views.average_line(style_id, ratings, names)
-
-    async def write(
-        style_id: str,
-        mode: str,
-        model: str,
-        prompt: str,
-        candidates: float,
-        max_tokens: float,
-        revise: bool,
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        skip = gr.skip()
-        log: list[str] = []
-        text, tokens, current = "", 0, (-1, False)
-        try:
-            events = service.stream_call(
-                "write_events",
-                mode=mode,
-                style=style_id,
-                prompt=prompt,
-                model=model,
-                candidates=int(candidates) or None,  # 0: the router's budget decides
-                revise=revise,
-                max_tokens=int(max_tokens),
-            )
-            async for event in events:
-                kind = event["event"]
-                if kind == "start":
-                    log.append(f"writing {names[style_id]} ({mode}) with model {model}")
-                    yield "\n".join(log), "", [], "", "", None
-                elif kind == "token":
-                    if (event["candidate"], event["revised"]) != current:
-                        current, text, tokens = (event["candidate"], event["revised"]), "", 0
-                        log.append("")
-                    text, tokens = text + event["text"], tokens + 1
-                    log[-1] = views.progress_line(event, tokens)
-                    yield "\n".join(log), text, skip, skip, skip, skip
-                elif kind == "draft":
-                    log[-1] = views.progress_line(event, tokens)
-                    yield "\n".join(log), skip, skip, skip, skip, skip
-                elif kind == "result":
-                    draft = event["draft"]
-                    log.append(f"stored draft {draft['id']}")
-                    yield (
-                        "\n".join(log),
-                        draft["text"],
-                        views.report_rows(draft["report"]),
-                        views.score_line(draft["report"]),
-                        views.prediction_line(draft, names),
-                        draft["id"],
-                    )
-        except (LookupError, ValueError, TwincoreError) as error:
-            raise gr.Error(error_message(error)) from error
-
-    async def rate(draft_id: int | None, stars: str | None) -> tuple[str, list[list[Any]], str]:
-        if draft_id is None:
-            raise gr.Error("Write a text first, then rate it.")
-        if not stars:
-            raise gr.Error("Pick 1 to 5 stars.")
-        try:
-            rated = await service.rate(int(draft_id), int(stars))
-        except (LookupError, ValueError) as error:
-            raise gr.Error(error_message(error)) from error
-        # The average of the draft's own style (the picker may have moved on since).
-        rows, style_line = await satisfaction(rated["style"])
-        count, mean = rated["ratings"]["count"], rated["ratings"]["average"]
-        draft_line = f"draft {draft_id} rated {stars}/5 (this draft: {mean:.2f} from {count})"
-        return draft_line, rows, style_line
-
+    styles = gallery()
     with gr.Blocks(title="Twincore writing") as demo:
         gr.Markdown(
             "# Writing in twelve styles\nThe model writes candidates in the style; a checker "
@@ -151,21 +172,24 @@ def build(context: UiContext) -> gr.Blocks:
                 with gr.Accordion(f"{views.style_label(s)} — {s['id']}", open=False):
                     gr.Markdown(views.style_card(s))
 
-        mode.change(
-            lambda m: gr.update(label=PROMPT_LABELS[m], value=""), inputs=[mode], outputs=[prompt]
+        mode.change(prompt_box, inputs=[mode], outputs=[prompt], api_name="prompt_box")
+        show_satisfaction = partial(satisfaction, service)
+        style.change(
+            show_satisfaction, inputs=[style], outputs=[ratings, average], api_name="satisfaction"
         )
-        style.change(satisfaction, inputs=[style], outputs=[ratings, average])
         write_button.click(
-            write,
+            partial(write, service),
             inputs=[style, mode, model, prompt, candidates, max_tokens, revise],
             outputs=[progress, text, report, score, predicted, draft_id],
             api_name="write",
         )
         rate_button.click(
-            rate, inputs=[draft_id, stars], outputs=[rated, ratings, average], api_name="rate"
+            partial(rate, service),
+            inputs=[draft_id, stars],
+            outputs=[rated, ratings, average],
+            api_name="rate",
         )
-        demo.load(satisfaction, inputs=[style], outputs=[ratings, average])
+        demo.load(
+            show_satisfaction, inputs=[style], outputs=[ratings, average], api_name="satisfaction"
+        )
     return cast(gr.Blocks, demo)
-
-
-COMPONENTS = (UiComponent(name="writing", title="Writing", build=build),)

@@ -17,7 +17,7 @@ from ray import serve
 from ray.serve import Application, Deployment
 from ray.serve.handle import DeploymentHandle
 
-from twincore.platform.components import COMPONENT_MODULES, call_method, load_components
+from twincore.platform.components import call_method, component_modules, load_components
 from twincore.platform.cores import CoreServer
 from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.router.router import Router
@@ -49,7 +49,7 @@ class ServiceDeployment:
     ) -> None:
         services, _ = load_components(modules)
         component = next(c for c in services if c.name == name)
-        self.service = component.factory(RouterHandleClient(router), settings)
+        self.service = component.build_service(RouterHandleClient(router), settings)
 
     async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         return await call_method(self.service, method, *args, **kwargs)
@@ -85,10 +85,10 @@ def _deployment(cls: type) -> Deployment:
     return cast(Deployment, serve.deployment(cls))
 
 
-def build_application(
-    settings: Settings, *, modules: tuple[str, ...] = COMPONENT_MODULES
-) -> Application:
-    """The whole platform as one Serve application."""
+def build_application(settings: Settings, *, modules: tuple[str, ...] | None = None) -> Application:
+    """The whole platform as one Serve application; `modules` are the component modules
+    (default: the platform's screens and every registered service)."""
+    modules = component_modules() if modules is None else tuple(modules)
     settings = settings.absolute()  # replicas do not run in the caller's directory
     logger.info("building the twincore app: %s", json.dumps(settings.masked()))
     cores = {}

@@ -67,6 +67,13 @@ class TwincoreChatModel(BaseChatModel):
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     stop: list[str] | None = Field(None, description="strings that end the answer")
     seed: int | None = Field(None, description="seed for reproducible sampling")
+    service: str | None = Field(
+        None, description="the service asking (e.g. 'codegen'): the router labels it so"
+    )
+    hints: dict[str, str] = Field(
+        default_factory=dict,
+        description="routing labels the caller knows: domain, interactivity, difficulty",
+    )
     transport: ChatTransport = Field(exclude=True, description="where requests go")
 
     @classmethod
@@ -86,6 +93,18 @@ class TwincoreChatModel(BaseChatModel):
         """A model that calls a router directly: a `Router` or a Ray handle client."""
         return cls(transport=RouterTransport(router), **fields)
 
+    @classmethod
+    def for_service(
+        cls,
+        router: RouterClient,
+        service: str,
+        hints: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> TwincoreChatModel:
+        """A model over `router` whose requests the router sees as coming from `service`
+        (labelled, routed and budgeted as that service), with the routing `hints` it knows."""
+        return cls.over_router(router, service=service, hints=dict(hints or {}), **fields)
+
     @property
     def _llm_type(self) -> str:
         return "twincore"
@@ -99,6 +118,8 @@ class TwincoreChatModel(BaseChatModel):
             "top_p": self.top_p,
             "stop": self.stop,
             "seed": self.seed,
+            "service": self.service,
+            "hints": self.hints,
             "target": self.transport.target,
         }
 
@@ -173,6 +194,8 @@ class TwincoreChatModel(BaseChatModel):
             stop=tuple(stops or ()),
             seed=kwargs.pop("seed", self.seed),
             request_id=f"lc-{uuid.uuid4().hex}",
+            service=self.service,
+            hints=self.hints,
         )
         kwargs.pop("stream", None)  # LangChain's own switch, already acted on
         if kwargs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -18,27 +18,10 @@ from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.backends.openai import error_message, message_of, usage_from_openai
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Usage
+from twincore.platform.errors import TwincoreError as TwincoreError  # re-exported
 from twincore.platform.gateway.responses import FINISH_REASONS
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.types import Decision, RouteError, RouteRequest
-
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class TwincoreError(RuntimeError):
-    """The router or the gateway refused or failed a request; `status` is its HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status, self.message = status, message
-
-    def __reduce__(self) -> tuple[type[TwincoreError], tuple[int, str]]:
-        return type(self), (self.status, self.message)  # crosses Ray and process boundaries
-
-    @property
-    def retryable(self) -> bool:
-        """Whether the same request may succeed later (overload, a failed core)."""
-        return self.status in RETRYABLE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -54,6 +37,11 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     request_id: str = ""
+    service: str | None = None
+    """The service asking, when one does: the router fixes the domain label from it."""
+    hints: Mapping[str, str] = field(default_factory=dict)
+    """Labels the caller knows (`domain`, `interactivity`, `difficulty`); over HTTP they travel
+    as the request's `metadata`."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +98,10 @@ class RouterTransport:
         core_request = CoreRequest(
             messages=request.messages, params=params, request_id=request.request_id
         )
-        events = self.router.stream(RouteRequest(core_request, request.model))
+        route = RouteRequest(
+            core_request, request.model, service=request.service, hints=dict(request.hints)
+        )
+        events = self.router.stream(route)
         decision: Decision | None = None
         finish_reason, usage = "stop", None
         try:
@@ -189,6 +180,7 @@ def _request_body(request: ChatRequest) -> dict[str, Any]:
         "top_p": request.top_p,
         "stop": list(request.stop) or None,
         "seed": request.seed,
+        "metadata": dict(request.hints) or None,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return body

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import uvicorn
@@ -34,15 +34,19 @@ def build_embedded_app(
     cores: Mapping[str, CoreClient],
     *,
     components: Sequence[ServiceComponent | UiComponent] | None = None,
+    modules: Iterable[str] | None = None,
 ) -> tuple[FastAPI, GatewayState]:
-    """A gateway app over `cores` with `components` (default: every declared one) in-process."""
+    """A gateway app over `cores`, in-process, with `components` given as objects, or else
+    those of the component `modules` (default: the platform's screens and every registered
+    service)."""
     router = build_router(cores, settings)
     if components is None:
-        services, uis = load_components()
+        services, uis = load_components(modules)
     else:
         services = [c for c in components if isinstance(c, ServiceComponent)]
         uis = [c for c in components if isinstance(c, UiComponent)]
-    clients = {c.name: LocalServiceClient(c.factory(router, settings)) for c in services}
+        uis += [ui for c in services if (ui := c.ui_component()) is not None]
+    clients = {c.name: LocalServiceClient(c.build_service(router, settings)) for c in services}
     state = build_state(settings, router, clients)
     return build_gateway(state, services=services, uis=uis), state
 

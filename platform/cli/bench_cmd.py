@@ -12,10 +12,7 @@ from rich.table import Table
 from twincore.platform.cli.context import load_settings
 from twincore.platform.cli.output import console, fail, print_facts, print_json
 
-app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
 
-
-@app.command("engine")
 def engine(
     model: Annotated[
         list[str] | None,
@@ -63,7 +60,6 @@ def engine(
     console.print(table)
 
 
-@app.command("gateway")
 def gateway(
     core: Annotated[str, typer.Option(help="core measured (deep or swift)")] = "swift",
     requests: Annotated[int, typer.Option(min=5, help="latency pairs")] = 60,
@@ -90,43 +86,3 @@ def gateway(
         print_json(report)
         return
     print_facts(report, "gateway benchmark")
-
-
-@app.command("aml")
-def aml(
-    transactions: Annotated[
-        int, typer.Option(min=1_000, help="transactions generated")
-    ] = 1_000_000,
-    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
-    train_transactions: Annotated[
-        int, typer.Option(min=0, help="size of the (untimed) training set; 0 = rule scores")
-    ] = 100_000,
-    model_dir: Annotated[
-        str | None, typer.Option("--model", help="trained AML model folder to score with")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """AML end to end on a generated dataset: ingest (parse, validate, store in SQLite) +
-    detection + scoring, timed; peak memory (goal for 1M: < 120 s, < 4 GB)."""
-    from pathlib import Path
-
-    from twincore.platform.cli.output import err_console
-    from twincore.services.aml.bench import AmlBench, bench_aml
-
-    bench = AmlBench(
-        transactions=transactions,
-        seed=seed,
-        train_transactions=train_transactions,
-        model_dir=Path(model_dir) if model_dir else None,
-    )
-    try:
-        with err_console.status(f"benchmarking AML on {transactions:,} transactions ...") as status:
-            report = bench_aml(bench, on_stage=lambda text: status.update(f"{text} ..."))
-    except ValueError as exc:
-        fail(str(exc), code=2)
-        return
-    if json_output:
-        print_json(report)
-        return
-    stages = report.pop("stages")
-    print_facts({**report, **{f"stage {k}": v for k, v in stages.items()}}, "AML benchmark")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from twincore.platform.components import migration_folders
 from twincore.platform.db.engine import create_db_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -18,6 +20,10 @@ def alembic_config(url: str) -> Config:
     """An Alembic config for `url` with the migrations shipped inside the package (no ini file)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # One revision chain over the platform's folder and each registered service's own.
+    folders = [str(MIGRATIONS_DIR / "versions"), *migration_folders()]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(folders).replace("%", "%%"))
     # Alembic's config is ConfigParser-based: a literal % in a password must be doubled.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -1,25 +1,20 @@
 """The modules that own tables; importing them fills `Base.metadata` for Alembic and tests.
 
-A module that declares tables adds itself here and ships a migration for them.
+The platform's own tables and each registered service's (`ServiceComponent.tables`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
-TABLE_MODULES: tuple[str, ...] = (
-    "twincore.platform.auth",
-    "twincore.platform.requestlog",
-    "twincore.services.aml.models",
-    "twincore.services.aml.workflow",
-    "twincore.services.codegen.models",
-    "twincore.services.support.models",
-    "twincore.services.writing.models",
-    "twincore.services.tutor.models",
-)
+from twincore.platform.components import table_modules
 
 
-def load_table_modules() -> None:
-    """Import every table-owning module so all tables are registered on the one metadata."""
-    for name in TABLE_MODULES:
+def load_table_modules(modules: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Import every table-owning module so all tables are registered on the one metadata;
+    `modules` are component modules (default: the registered ones). Returns the names."""
+    names = table_modules(modules)
+    for name in names:
         importlib.import_module(name)
+    return names

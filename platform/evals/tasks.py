@@ -11,7 +11,10 @@ import json
 import random
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
+
+from twincore.platform.evals.gsm8k import load_gsm8k
 
 GROUPS = ("math-easy", "math-hard", "code-easy", "code-hard")
 """Group order; `load_workload` interleaves the groups in this order."""
@@ -122,26 +125,24 @@ def _arithmetic_question(rng: random.Random, op: str) -> tuple[str, int]:
     return words.format(a=b * quotient, b=b), quotient
 
 
+GSM8K_FILE = Path(str(resources.files("twincore.platform.evals") / "data" / "gsm8k_router.jsonl"))
+
+
 def math_hard_tasks() -> list[Task]:
     """The shipped GSM8K problems; the gold answer is the number after `####`."""
     return [
         Task(
-            id=f"gsm8k/{row['index']:04d}",
+            id=f"gsm8k/{problem.line if problem.index is None else problem.index:04d}",
             domain="math",
             group="math-hard",
-            prompt=f"{row['question']}\n{MATH_HARD_INSTRUCTION}",
-            answer=gsm8k_gold(row["answer"]),
+            prompt=f"{problem.question}\n{MATH_HARD_INSTRUCTION}",
+            answer=problem.gold,
             tests="",
             entry_point="",
             max_tokens=320,
         )
-        for row in read_data_rows("gsm8k_router.jsonl")
+        for problem in load_gsm8k(GSM8K_FILE)
     ]
-
-
-def gsm8k_gold(solution: str) -> str:
-    """The final number of a GSM8K solution (`... #### 1,234` -> `1234`)."""
-    return solution.rsplit("####", 1)[1].strip().replace(",", "")
 
 
 def code_easy_tasks() -> list[Task]:

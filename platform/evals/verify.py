@@ -1,32 +1,27 @@
 """Checks a core's answer to a workload task: the final number for math, the tests for code.
 
-Security note: `check_code` runs model-written code. It runs in a child Python process in a
-throwaway directory, with an empty environment, closed stdin, a wall timeout and POSIX resource
-limits (address space, CPU time, file size), which stops runaway loops and allocations but is
-not a sandbox: the code can still read files, open sockets and start processes as this user.
-Call it only on a machine where that is acceptable; the code-generation service will own the
-real sandbox.
+Security note: `check_code` runs model-written code, always inside the platform's bubblewrap
+sandbox (`twincore.platform.sandbox`, whose own note says what it isolates): no network, no view
+of the host's files beyond the interpreter, an empty environment, closed stdin, and limits on
+wall time, CPU time, memory, processes, file size and output that kill the whole process tree.
+Without `bwrap` on the machine it raises `SandboxUnavailableError` rather than run the code
+unconfined.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 
 import sympy  # type: ignore[import-untyped]
 from sympy.parsing.sympy_parser import parse_expr  # type: ignore[import-untyped]
 
 from twincore.platform.evals.tasks import Task
+from twincore.platform.sandbox.languages import run_program
+from twincore.platform.sandbox.runner import Limits, RunResult
 
 # --- math ---------------------------------------------------------------------------------------
 
@@ -145,20 +140,11 @@ _OPEN_FENCE = re.compile(r"\s*```\s*([\w+-]*)[^`]*")
 _CLOSE_FENCE = re.compile(r"\s*```\s*")
 _PYTHON_TAGS = {"python", "python3", "py", ""}
 
-_ADDRESS_SPACE_BYTES = 1 << 30
-_FILE_SIZE_BYTES = 10 * 1024 * 1024
-
-# Limits are set by the child itself before it runs the program: `preexec_fn` would be simpler
-# but is not safe when other threads run, and `check_code_async` checks from worker threads.
-_LAUNCHER = """\
-import resource, runpy, sys
-address_space, cpu_seconds, file_size = map(int, sys.argv[1:4])
-resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-sys.argv = ["solution.py"]
-runpy.run_path("solution.py", run_name="solution")  # as HumanEval: no __main__ demo
-"""
+# The solution runs as a module named `solution`, as HumanEval runs it: its own
+# `if __name__ == "__main__":` demo (input(), doctest, prints) does not run.
+_LAUNCHER = 'import runpy\nrunpy.run_path("solution.py", run_name="solution")\n'
+_MEMORY_MB = 1024
+_FILE_SIZE_MB = 10
 
 
 @dataclass(frozen=True)
@@ -188,42 +174,20 @@ def extract_code(text: str) -> str:
 
 
 def check_code(text: str, task: Task, *, timeout_s: float = 10.0) -> CodeResult:
-    """Run the reply's code and the task's tests in a limited child process (see module note)."""
+    """Run the reply's code and the task's tests in the sandbox (see the module's note)."""
     program = extract_code(text) + "\n\n" + task.tests + f"\n\ncheck({task.entry_point})\n"
-    cpu_seconds = math.ceil(timeout_s) + 1
-    with tempfile.TemporaryDirectory(prefix="twincore-check-", ignore_cleanup_errors=True) as tmp:
-        workdir = Path(tmp)
-        (workdir / "solution.py").write_text(program, encoding="utf-8")
-        stderr_path = workdir / "stderr.txt"
-        # Output goes to files, not pipes: RLIMIT_FSIZE caps them, and no reader can block.
-        with (workdir / "stdout.txt").open("wb") as stdout, stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(  # noqa: S603 - runs our own interpreter, no shell
-                [
-                    sys.executable,
-                    "-I",
-                    "-S",
-                    "-c",
-                    _LAUNCHER,
-                    str(_ADDRESS_SPACE_BYTES),
-                    str(cpu_seconds),
-                    str(_FILE_SIZE_BYTES),
-                ],
-                cwd=workdir,
-                env={"PATH": os.environ.get("PATH", os.defpath)},
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
-                start_new_session=True,  # its own process group, so a kill takes its children
-            )
-            try:
-                returncode = process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                return CodeResult(passed=False, error=f"timeout after {timeout_s:g}s")
-            finally:
-                _kill_group(process)  # children the program left behind
-        if returncode == 0:
-            return CodeResult(passed=True, error=None)
-        return CodeResult(passed=False, error=_last_line(stderr_path) or f"exit code {returncode}")
+    limits = Limits(
+        wall_s=timeout_s,
+        cpu_s=math.ceil(timeout_s) + 1,
+        memory_mb=_MEMORY_MB,
+        file_size_mb=_FILE_SIZE_MB,
+    )
+    result = run_program("python", _LAUNCHER, files={"solution.py": program}, limits=limits)
+    if result.passed:
+        return CodeResult(passed=True, error=None)
+    if result.status == "timeout":
+        return CodeResult(passed=False, error=f"timeout after {timeout_s:g}s")
+    return CodeResult(passed=False, error=_failure(result))
 
 
 async def check_code_async(text: str, task: Task, *, timeout_s: float = 10.0) -> CodeResult:
@@ -231,15 +195,9 @@ async def check_code_async(text: str, task: Task, *, timeout_s: float = 10.0) ->
     return await asyncio.to_thread(check_code, text, task, timeout_s=timeout_s)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already gone
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _last_line(path: Path) -> str | None:
-    with path.open("rb") as file:
-        file.seek(max(0, path.stat().st_size - 4096))
-        tail = file.read().decode("utf-8", errors="replace")
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    return lines[-1] if lines else None
+def _failure(result: RunResult) -> str:
+    """The last line of stderr (the exception), else why the sandbox stopped the program."""
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    if lines:
+        return lines[-1]
+    return result.reason or f"exit code {result.exit_code}"

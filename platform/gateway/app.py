@@ -16,10 +16,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twincore import __version__
+from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.components import ServiceComponent, UiComponent, UiContext
 from twincore.platform.db import create_db_engine, session_factory
+from twincore.platform.errors import ERROR_TYPES, ServiceError, clean_message, describe
 from twincore.platform.gateway import openai_api
 from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, authorize
 from twincore.platform.gateway.metrics import GatewayMetrics
@@ -81,7 +84,7 @@ def build_gateway(
     _add_operations(app)
     for component in services:
         app.include_router(
-            component.api(state.services[component.name]),
+            component.routes(state.services[component.name]),
             prefix=f"/v1/{component.name}",
             dependencies=[Depends(authorize)],
         )
@@ -114,26 +117,65 @@ def _add_operations(app: FastAPI) -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    """The one error edge: every failure answers OpenAI's error object, with no traceback,
+    ANSI code or server path in it, whichever process (gateway or service replica) raised it."""
+
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(
-            error_body(error.message, error.type, param=error.param),
+            error_body(clean_message(error.message), error.type, param=error.param),
             status_code=error.status,
             headers=error.headers,
+        )
+
+    async def service_error(request: Request, error: Exception) -> JSONResponse:
+        status, kind, message, param, details = describe(error)
+        if status >= 500:
+            logger.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        body = error_body(message, kind, param=param)
+        if details:
+            body["error"]["details"] = details
+        return JSONResponse(body, status_code=status)
+
+    # Across a Ray actor boundary a service error arrives as Ray's wrapper, which subclasses
+    # the original class when it can and is a plain exception when it cannot: both land here.
+    for kind in (ServiceError, TwincoreError, Exception):
+        app.add_exception_handler(kind, service_error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        kind = ERROR_TYPES.get(error.status_code, "invalid_request_error")
+        message = clean_message(str(error.detail)) if error.detail else "request refused"
+        if error.status_code in (404, 405) and error.detail in ("Not Found", "Method Not Allowed"):
+            # Starlette's own answer for a route that does not exist: say what would help.
+            verb = "no route" if error.status_code == 404 else "the route does not take"
+            message = f"{verb} {request.method} {request.url.path}; the API is listed at /docs"
+        return JSONResponse(
+            error_body(message, kind), status_code=error.status_code, headers=error.headers
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()
         first = problems[0] if problems else {}
-        fields = [".".join(str(p) for p in item.get("loc", ()) if p != "body") for item in problems]
+        # `loc` starts with where the value was (body, path, query): the field name is enough.
+        fields = [
+            "body"
+            if item.get("type") == "json_invalid"  # its loc is a character offset
+            else ".".join(str(p) for p in item.get("loc", ())[1:] or item.get("loc", ()))
+            for item in problems
+        ]
         message = "; ".join(
-            f"{name or 'body'}: {item.get('msg', 'invalid')}"
+            f"{name or 'body'}: {str(item.get('msg', 'invalid')).removeprefix('Value error, ')}"
             for name, item in zip(fields, problems, strict=True)
         )
         param = fields[0] if fields and first else None
         return JSONResponse(
-            error_body(message or "invalid request body", "invalid_request_error", param=param),
+            error_body(
+                clean_message(message or "invalid request body"),
+                "invalid_request_error",
+                param=param,
+            ),
             status_code=422,
         )
 
@@ -143,6 +185,6 @@ def _mount_uis(app: FastAPI, state: GatewayState, uis: Sequence[UiComponent]) ->
 
     context = UiContext(router=state.router, settings=state.settings, services=state.services)
     for component in uis:
-        blocks = component.build(context)
+        blocks = component.builder()(context)
         gr.mount_gradio_app(app, blocks, path=f"/ui/{component.name}")
         logger.info("UI %s mounted at /ui/%s", component.title, component.name)

@@ -1,6 +1,6 @@
 """twincore.services.aml: anti-money-laundering detection over transaction graphs.
 
-Data (`frames`, `models`, `formats`, `storage`, `generator`), detection (`detectors`, `features`,
-`classifier`, `pipeline`) and the workflow (runs, alerts, cases, SAR narratives) live in their own
-modules; see README.md in this folder for the file formats.
+`service.AmlService` is the facade (registered in `component.py`); datasets get in through
+`ingest/`, detection and the risk model live in `detect/`, case work in `cases/` and SAR
+narratives in `narrative/`. README.md in this folder maps every file and the data formats.
 """

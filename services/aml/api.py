@@ -1,18 +1,15 @@
 """REST routes of the AML service, mounted at `/v1/aml`: datasets, runs, alerts, cases,
-narratives. Routes stay thin: validate, call the service, map its errors to 4xx."""
+narratives. Routes stay thin: validate the body, call the service; its errors (the platform
+family) are mapped to statuses once, by the gateway."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 
-from twincore.services.aml.cases import CaseError, NotFoundError
-from twincore.services.aml.formats import IngestError
-from twincore.services.aml.store import DatasetExistsError
+from twincore.services.aml.errors import UploadTooLarge
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 Actor = Annotated[str, Field(min_length=1, max_length=100, description="who acts (audited)")]
@@ -61,34 +58,17 @@ class EditRequest(BaseModel):
     actor: Actor
 
 
-async def _call(result: Awaitable[Any]) -> Any:
-    """Await a service call; its domain errors become 4xx (across Ray they arrive wrapped)."""
-    try:
-        return await result
-    except Exception as raised:
-        error = getattr(raised, "cause", None) or raised
-        if isinstance(error, IngestError):
-            return JSONResponse(status_code=422, content={"error": error.as_dict()})
-        if isinstance(error, NotFoundError):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from raised
-        if isinstance(error, DatasetExistsError):
-            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from raised
-        if isinstance(error, CaseError):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from raised
-        raise
-
-
-def build_router(service: Any) -> APIRouter:
+def build_api(service: Any) -> APIRouter:
     """The routes over `service` (an `AmlService` client: every method awaited)."""
     api = APIRouter(tags=["aml"])
 
     @api.get("/samples")
     async def samples() -> Any:
-        return await _call(service.samples())
+        return await service.samples()
 
     @api.get("/datasets")
     async def datasets() -> Any:
-        return await _call(service.list_datasets())
+        return await service.list_datasets()
 
     @api.post("/datasets", status_code=201)
     async def upload_dataset(
@@ -98,95 +78,89 @@ def build_router(service: Any) -> APIRouter:
     ) -> Any:
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES >> 20} MiB")
-        return await _call(
-            service.ingest_upload(
-                data, filename=file.filename or "upload.csv", name=name, fmt=format
+            raise UploadTooLarge(
+                f"uploads are limited to {MAX_UPLOAD_BYTES >> 20} MiB", param="file"
             )
+        return await service.ingest_upload(
+            data, filename=file.filename or "upload.csv", name=name, fmt=format
         )
 
     @api.post("/datasets/samples", status_code=201)
     async def ingest_sample(body: SampleRequest) -> Any:
-        if body.sample not in await service.samples():
-            raise HTTPException(404, f"no sample {body.sample!r}")
-        return await _call(service.ingest_sample(body.sample, name=body.name))
+        return await service.ingest_sample(body.sample, name=body.name)
 
     @api.get("/datasets/{dataset_id}")
     async def dataset(dataset_id: int) -> Any:
-        return await _call(service.get_dataset(dataset_id))
+        return await service.get_dataset(dataset_id)
 
     @api.delete("/datasets/{dataset_id}", status_code=204)
     async def delete_dataset(dataset_id: int) -> None:
-        await _call(service.delete_dataset(dataset_id))
+        await service.delete_dataset(dataset_id)
 
     @api.post("/runs", status_code=201)
     async def run(body: RunRequest) -> Any:
-        return await _call(service.run_detection(body.dataset_id, budget=body.budget))
+        return await service.run_detection(body.dataset_id, budget=body.budget)
 
     @api.get("/runs")
     async def runs(dataset_id: int | None = None) -> Any:
-        return await _call(service.list_runs(dataset_id))
+        return await service.list_runs(dataset_id)
 
     @api.get("/runs/{run_id}")
     async def get_run(run_id: int) -> Any:
-        return await _call(service.get_run(run_id))
+        return await service.get_run(run_id)
 
     @api.get("/runs/{run_id}/alerts")
     async def alerts(run_id: int) -> Any:
-        return await _call(service.list_alerts(run_id))
+        return await service.list_alerts(run_id)
 
     @api.get("/alerts/{alert_id}")
     async def alert(alert_id: int) -> Any:
-        return await _call(service.get_alert(alert_id))
+        return await service.get_alert(alert_id)
 
     @api.post("/cases", status_code=201)
     async def open_case(body: OpenCaseRequest) -> Any:
-        return await _call(
-            service.open_case(body.alert_id, actor=body.actor, assignee=body.assignee)
-        )
+        return await service.open_case(body.alert_id, actor=body.actor, assignee=body.assignee)
 
     @api.get("/cases")
     async def list_cases(
         case_status: Annotated[str | None, Query(alias="status")] = None,
     ) -> Any:
-        return await _call(service.list_cases(case_status))
+        return await service.list_cases(case_status)
 
     @api.get("/cases/{case_id}")
     async def get_case(case_id: int) -> Any:
-        return await _call(service.get_case(case_id))
+        return await service.get_case(case_id)
 
     @api.post("/cases/{case_id}/status")
     async def change_status(case_id: int, body: StatusRequest) -> Any:
-        return await _call(
-            service.change_status(case_id, status=body.status, actor=body.actor, reason=body.reason)
+        return await service.change_status(
+            case_id, status=body.status, actor=body.actor, reason=body.reason
         )
 
     @api.post("/cases/{case_id}/assign")
     async def assign(case_id: int, body: AssignRequest) -> Any:
-        return await _call(service.assign(case_id, assignee=body.assignee, actor=body.actor))
+        return await service.assign(case_id, assignee=body.assignee, actor=body.actor)
 
     @api.post("/cases/{case_id}/notes")
     async def note(case_id: int, body: NoteRequest) -> Any:
-        return await _call(service.add_note(case_id, text=body.text, actor=body.actor))
+        return await service.add_note(case_id, text=body.text, actor=body.actor)
 
     @api.get("/cases/{case_id}/facts")
     async def facts(case_id: int) -> Any:
-        return await _call(service.case_facts(case_id))
+        return await service.case_facts(case_id)
 
     @api.get("/cases/{case_id}/narratives")
     async def narratives(case_id: int) -> Any:
-        return await _call(service.list_narratives(case_id))
+        return await service.list_narratives(case_id)
 
     @api.post("/cases/{case_id}/narratives/draft", status_code=201)
     async def draft(case_id: int, body: DraftRequest) -> Any:
-        return await _call(
-            service.draft_narrative(
-                case_id, actor=body.actor, model=body.model, max_tokens=body.max_tokens
-            )
+        return await service.draft_narrative(
+            case_id, actor=body.actor, model=body.model, max_tokens=body.max_tokens
         )
 
     @api.post("/cases/{case_id}/narratives", status_code=201)
     async def edit(case_id: int, body: EditRequest) -> Any:
-        return await _call(service.edit_narrative(case_id, text=body.text, actor=body.actor))
+        return await service.edit_narrative(case_id, text=body.text, actor=body.actor)
 
     return api

@@ -1,15 +1,19 @@
-"""The AML data tables: datasets, their accounts and their transactions.
+"""The AML tables: the data (datasets, their accounts and transactions) and the work done on it
+(detection runs, ranked alerts, cases, their audit trail, SAR narratives).
 
 Rows of a dataset are keyed by (dataset_id, dense key) so a dataset loads back into a `Dataset`
 with the same account keys and transaction ids; deleting a dataset deletes its rows (ON DELETE
-CASCADE in the database, so bulk rows never pass through the ORM).
+CASCADE in the database, so bulk rows never pass through the ORM). `aml_case_events` is
+append-only: the ORM refuses to update or delete an event, and nothing in the service offers to.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Float,
     ForeignKey,
@@ -17,8 +21,11 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
+    UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from twincore.platform.db.base import Base, UTCDateTime, utcnow
 
@@ -81,3 +88,107 @@ class AmlTransaction(Base):
     currency: Mapped[str] = mapped_column(String(32))
     payment_format: Mapped[str] = mapped_column(String(32))
     label: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class DetectionRun(Base):
+    """One detection pass over a dataset: which model, what budget, how it ended."""
+
+    __tablename__ = "aml_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("aml_datasets.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    """running, done or failed."""
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    """The risk model's version; None when the detectors' rule score ranked the alerts."""
+    budget: Mapped[int] = mapped_column(Integer)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Pattern hit counts, alert count, seconds per stage."""
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRecord(Base):
+    """A ranked alert of a run: the subject account, its score, why, and the subgraph shown."""
+
+    __tablename__ = "aml_alerts"
+    __table_args__ = (UniqueConstraint("run_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("aml_runs.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    account_key: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    transactions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    accounts: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class Case(Base):
+    """An investigation opened from an alert; its status moves only along the workflow's
+    `TRANSITIONS` (cases/workflow.py)."""
+
+    __tablename__ = "aml_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("aml_alerts.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseEvent(Base):
+    """One entry of a case's audit trail (append-only): who did what, from which status to which."""
+
+    __tablename__ = "aml_case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("aml_cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    """opened, status, assigned, note or narrative."""
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Narrative(Base):
+    """One version of a case's SAR narrative: drafted by a core or edited by an analyst."""
+
+    __tablename__ = "aml_narratives"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("aml_cases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    """draft (written by a core) or edit (an analyst's text)."""
+    author: Mapped[str] = mapped_column(String(100))
+    core: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The fact sheet the narrative was written from and checked against."""
+    check: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The number check: every number found, and the ones the facts do not support."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditTrailError(RuntimeError):
+    """Raised when code tries to rewrite or remove an audit event."""
+
+
+def _refuse_change(_mapper: Mapper[Any], _connection: Any, target: CaseEvent) -> None:
+    raise AuditTrailError(f"case event {target.id} is part of the audit trail and cannot change")
+
+
+event.listen(CaseEvent, "before_update", _refuse_change)
+event.listen(CaseEvent, "before_delete", _refuse_change)

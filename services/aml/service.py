@@ -12,30 +12,30 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from langchain_core.output_parsers import StrOutputParser
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.db import create_db_engine, session_factory, session_scope
+from twincore.platform.errors import Invalid
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
-from twincore.services.aml import cases, views
-from twincore.services.aml.classifier import RiskModel
-from twincore.services.aml.formats import FormatChoice, IngestError, Issue, read_dataset
-from twincore.services.aml.frames import Dataset
-from twincore.services.aml.models import AmlDataset
-from twincore.services.aml.narrative import build_facts, check_narrative, facts_text
-from twincore.services.aml.pipeline import detect
-from twincore.services.aml.prompts import SAR_PROMPT
-from twincore.services.aml.samples import SAMPLE_NAMES, sample_dir
-from twincore.services.aml.store import DatasetExistsError, load_dataset, store_dataset
-from twincore.services.aml.workflow import AlertRecord, Case, DetectionRun, Narrative
+from twincore.services.aml import views
+from twincore.services.aml.cases import workflow
+from twincore.services.aml.detect.classifier import RiskModel
+from twincore.services.aml.detect.pipeline import detect
+from twincore.services.aml.errors import CaseError, DatasetExistsError, NotFoundError
+from twincore.services.aml.ingest.formats import FormatChoice, IngestError, Issue, read_dataset
+from twincore.services.aml.ingest.frames import Dataset
+from twincore.services.aml.ingest.samples import SAMPLE_NAMES, sample_dir
+from twincore.services.aml.models import AlertRecord, AmlDataset, Case, DetectionRun, Narrative
+from twincore.services.aml.narrative.check import check_narrative
+from twincore.services.aml.narrative.draft import draft_text
+from twincore.services.aml.narrative.facts import build_facts
+from twincore.services.aml.store import get_row, load_dataset, store_dataset
 
 logger = logging.getLogger(__name__)
-RowT = TypeVar("RowT")
 
 NARRATIVE_MAX_TOKENS = 700
 DATASET_CACHE = 2
@@ -92,6 +92,8 @@ class AmlService:
 
     def ingest_sample(self, sample: str, *, name: str | None = None) -> dict[str, Any]:
         """A packaged AMLSim sample; ingesting one already stored returns the stored one."""
+        if sample not in SAMPLE_NAMES:
+            raise NotFoundError(f"no sample {sample!r}; one of {', '.join(SAMPLE_NAMES)}")
         folder = sample_dir(sample)
         wanted = name or sample
         with session_scope(self._sessions) as session:
@@ -112,7 +114,7 @@ class AmlService:
     def run_detection(self, dataset_id: int, *, budget: int = 100) -> dict[str, Any]:
         """Detect patterns, score accounts and store the ranked alerts of one run."""
         if budget < 1:
-            raise cases.CaseError("the alert budget must be at least 1")
+            raise Invalid("the alert budget must be at least 1", param="budget")
         dataset = self._dataset(dataset_id)
         model = RiskModel.load(self._model_dir) if RiskModel.exists(self._model_dir) else None
         with session_scope(self._sessions) as session:
@@ -168,13 +170,13 @@ class AmlService:
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            run = _get(session, DetectionRun, run_id, "run")
+            run = get_row(session, DetectionRun, run_id, "run")
             count = session.scalar(select(func.count()).where(AlertRecord.run_id == run_id))
             return views.run(run, alerts=int(count or 0))
 
     def list_alerts(self, run_id: int) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
-            run = _get(session, DetectionRun, run_id, "run")
+            run = get_row(session, DetectionRun, run_id, "run")
             query = select(AlertRecord).where(AlertRecord.run_id == run_id)
             alerts = list(session.scalars(query.order_by(AlertRecord.rank)))
             names = views.account_names(session, run.dataset_id, (a.account_key for a in alerts))
@@ -184,7 +186,7 @@ class AmlService:
     def get_alert(self, alert_id: int) -> dict[str, Any]:
         """The alert with its subgraph: accounts and transactions in time order."""
         with session_scope(self._sessions) as session:
-            alert = _get(session, AlertRecord, alert_id, "alert")
+            alert = get_row(session, AlertRecord, alert_id, "alert")
             run = session.get_one(DetectionRun, alert.run_id)
             case_id = views.cases_by_alert(session, run.id).get(alert.id)
             body = views.alert(alert, {}, case_id)
@@ -200,12 +202,12 @@ class AmlService:
         self, alert_id: int, *, actor: str, assignee: str | None = None
     ) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            case = cases.open_case(session, alert_id=alert_id, actor=actor, assignee=assignee)
+            case = workflow.open_case(session, alert_id=alert_id, actor=actor, assignee=assignee)
             return views.case(session, case)
 
     def list_cases(self, status: str | None = None) -> list[dict[str, Any]]:
-        if status is not None and status not in cases.STATUSES:
-            raise cases.CaseError(f"unknown status {status!r}; one of {', '.join(cases.STATUSES)}")
+        if status is not None and status not in workflow.STATUSES:
+            raise CaseError(f"unknown status {status!r}; one of {', '.join(workflow.STATUSES)}")
         with session_scope(self._sessions) as session:
             query = select(Case).order_by(Case.id.desc())
             if status is not None:
@@ -214,9 +216,9 @@ class AmlService:
 
     def get_case(self, case_id: int) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            case = cases.get_case(session, case_id)
+            case = workflow.get_case(session, case_id)
             body = views.case(session, case)
-            body["events"] = [views.event(e) for e in cases.case_events(session, case_id)]
+            body["events"] = [views.event(e) for e in workflow.case_events(session, case_id)]
             body["narratives"] = [views.narrative(n) for n in _narratives(session, case_id)]
             return body
 
@@ -224,19 +226,19 @@ class AmlService:
         self, case_id: int, *, status: str, actor: str, reason: str | None = None
     ) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            cases.change_status(
+            workflow.change_status(
                 session, case_id=case_id, to_status=status, actor=actor, reason=reason
             )
         return self.get_case(case_id)
 
     def assign(self, case_id: int, *, assignee: str, actor: str) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            cases.assign(session, case_id=case_id, assignee=assignee, actor=actor)
+            workflow.assign(session, case_id=case_id, assignee=assignee, actor=actor)
         return self.get_case(case_id)
 
     def add_note(self, case_id: int, *, text: str, actor: str) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
-            cases.add_note(session, case_id=case_id, text=text, actor=actor)
+            workflow.add_note(session, case_id=case_id, text=text, actor=actor)
         return self.get_case(case_id)
 
     # narratives ---------------------------------------------------------------------------
@@ -244,7 +246,7 @@ class AmlService:
     def case_facts(self, case_id: int) -> dict[str, Any]:
         """The fact sheet a narrative of this case is written from and checked against."""
         with session_scope(self._sessions) as session:
-            case = cases.get_case(session, case_id)
+            case = workflow.get_case(session, case_id)
             alert = session.get_one(AlertRecord, case.alert_id)
             run = session.get_one(DetectionRun, alert.run_id)
             dataset = session.get_one(AmlDataset, run.dataset_id)
@@ -267,14 +269,10 @@ class AmlService:
         model: str = "deep",
         max_tokens: int = NARRATIVE_MAX_TOKENS,
     ) -> dict[str, Any]:
-        """Draft a SAR narrative with a core (LangChain prompt | chat model | parser), check its
-        numbers against the facts, store it as the next version."""
+        """Draft a SAR narrative with a core, check its numbers against the facts, store it as
+        the next version."""
         facts = self.case_facts(case_id)
-        chat = TwincoreChatModel.over_router(
-            self._router, model=model, max_tokens=max_tokens, temperature=0.0
-        )
-        chain = SAR_PROMPT | chat | StrOutputParser()
-        text = (await chain.ainvoke({"case_id": case_id, "facts": facts_text(facts)})).strip()
+        text = await draft_text(self._router, facts, model=model, max_tokens=max_tokens)
         return self._store_narrative(
             case_id, text=text, facts=facts, source="draft", author=actor, core=model
         )
@@ -282,7 +280,7 @@ class AmlService:
     def edit_narrative(self, case_id: int, *, text: str, actor: str) -> dict[str, Any]:
         """An analyst's version: kept as written, checked like a draft."""
         if not text.strip():
-            raise cases.CaseError("a narrative needs text")
+            raise CaseError("a narrative needs text")
         facts = self.case_facts(case_id)
         return self._store_narrative(
             case_id, text=text.strip(), facts=facts, source="edit", author=actor, core=None
@@ -290,7 +288,7 @@ class AmlService:
 
     def list_narratives(self, case_id: int) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
-            cases.get_case(session, case_id)
+            workflow.get_case(session, case_id)
             return [views.narrative(n) for n in _narratives(session, case_id)]
 
     def _store_narrative(
@@ -305,7 +303,7 @@ class AmlService:
     ) -> dict[str, Any]:
         check = check_narrative(text, facts)
         with session_scope(self._sessions) as session:
-            case = cases.get_case(session, case_id)
+            case = workflow.get_case(session, case_id)
             latest = session.scalar(
                 select(func.max(Narrative.version)).where(Narrative.case_id == case_id)
             )
@@ -323,7 +321,7 @@ class AmlService:
             session.flush()
             flagged = "" if check["ok"] else f"; check flagged {len(check['mismatches'])} number(s)"
             by = f" by {core}" if core else ""
-            cases.audit(
+            workflow.audit(
                 session,
                 case_id=case.id,
                 actor=author,
@@ -356,14 +354,7 @@ class AmlService:
 
 
 def _dataset_row(session: Session, dataset_id: int) -> AmlDataset:
-    return _get(session, AmlDataset, dataset_id, "dataset")
-
-
-def _get(session: Session, table: type[RowT], key: int, what: str) -> RowT:
-    row = session.get(table, key)
-    if row is None:
-        raise cases.NotFoundError(f"no {what} {key}")
-    return row
+    return get_row(session, AmlDataset, dataset_id, "dataset")
 
 
 def _narratives(session: Session, case_id: int) -> list[Narrative]:

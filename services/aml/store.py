@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]  # the lock carries no pandas-stubs
@@ -22,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from twincore.platform.db.base import Base
-from twincore.services.aml.frames import (
+from twincore.platform.errors import Invalid
+from twincore.services.aml.errors import DatasetExistsError, NotFoundError
+from twincore.services.aml.ingest.frames import (
     TRANSACTION_COLUMNS,
     Dataset,
     accounts_frame,
@@ -34,14 +36,7 @@ CHUNK_ROWS = 100_000
 ACCOUNT_FIELDS = ("dataset_id", "key", "bank", "account", "label")
 TRANSACTION_FIELDS = ("dataset_id", *TRANSACTION_COLUMNS)
 Target = Engine | Connection | Session
-
-
-class DatasetExistsError(ValueError):
-    """A dataset with this name is already stored (the API answers 409)."""
-
-
-class DatasetNotFoundError(LookupError):
-    """No dataset with this id or name (the API answers 404)."""
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ def store_dataset(target: Target, dataset: Dataset) -> int:
     dataset.validate()
     name = dataset.name.strip()
     if not name or len(name) > 200:
-        raise ValueError("a dataset needs a name of 1 to 200 characters")
+        raise Invalid("a dataset needs a name of 1 to 200 characters", param="name")
     with _connection(target) as connection:
         if connection.execute(select(AmlDataset.id).where(AmlDataset.name == name)).first():
             raise DatasetExistsError(f"a dataset named {name!r} already exists")
@@ -208,7 +203,7 @@ def get_dataset_info(target: Target, ref: int | str) -> DatasetInfo:
     with _connection(target) as connection:
         row = connection.execute(select(AmlDataset).where(column == ref)).first()
     if row is None:
-        raise DatasetNotFoundError(f"no AML dataset {ref!r}")
+        raise NotFoundError(f"no AML dataset {ref!r}")
     return _info(row)
 
 
@@ -280,3 +275,11 @@ def delete_dataset(target: Target, dataset_id: int) -> None:
         connection.execute(delete(AmlTransaction).where(AmlTransaction.dataset_id == dataset_id))
         connection.execute(delete(AmlAccount).where(AmlAccount.dataset_id == dataset_id))
         connection.execute(delete(AmlDataset).where(AmlDataset.id == dataset_id))
+
+
+def get_row(session: Session, table: type[RowT], key: int, what: str) -> RowT:
+    """The row of `table` with primary key `key`; `NotFoundError("no <what> <key>")` if none."""
+    row = session.get(table, key)
+    if row is None:
+        raise NotFoundError(f"no {what} {key}")
+    return row

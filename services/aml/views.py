@@ -9,9 +9,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from twincore.services.aml.models import AmlAccount, AmlDataset, AmlTransaction
-from twincore.services.aml.narrative import FactTransaction
-from twincore.services.aml.workflow import AlertRecord, Case, CaseEvent, DetectionRun, Narrative
+from twincore.services.aml.models import (
+    AlertRecord,
+    AmlAccount,
+    AmlDataset,
+    AmlTransaction,
+    Case,
+    CaseEvent,
+    DetectionRun,
+    Narrative,
+)
+from twincore.services.aml.narrative.facts import FactTransaction
 
 
 def now() -> datetime:

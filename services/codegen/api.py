@@ -1,4 +1,7 @@
-"""Routes of the code generation service, mounted at `/v1/codegen`: generate, run, runs."""
+"""Routes of the code generation service, mounted at `/v1/codegen`: generate, run, runs.
+
+Thin: pydantic bodies in, the service's views out. The service raises the platform's errors
+(`Invalid`, `NotFound`; a core's `TwincoreError` passes through) and the gateway maps them."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
-from twincore.platform.chat_transport import TwincoreError
-from twincore.platform.gateway.deps import ApiError
 from twincore.services.codegen.service import MAX_ROUNDS, MAX_SAMPLES
 
 LanguageName = Literal["python", "java", "cpp"]
@@ -55,21 +56,12 @@ def build_api(service: Any) -> APIRouter:
 
     @api.post("/generate")
     async def generate(body: GenerateRequest) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = await service.generate(**body.model_dump())
-        except ValueError as error:
-            raise ApiError(422, str(error), "invalid_request_error") from error
-        except TwincoreError as error:
-            status = error.status if error.status >= 400 else 502
-            raise ApiError(status, error.message, "service_unavailable") from error
+        result: dict[str, Any] = await service.generate(**body.model_dump())
         return result
 
     @api.post("/run")
     async def run(body: RunRequest) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = await service.run(**body.model_dump())
-        except ValueError as error:
-            raise ApiError(422, str(error), "invalid_request_error") from error
+        result: dict[str, Any] = await service.run(**body.model_dump())
         return result
 
     @api.get("/runs")
@@ -79,9 +71,7 @@ def build_api(service: Any) -> APIRouter:
 
     @api.get("/runs/{run_id}")
     async def get_run(run_id: int) -> dict[str, Any]:
-        result: dict[str, Any] | None = await service.get(run_id)
-        if result is None:
-            raise ApiError(404, f"no codegen run {run_id}", "not_found_error")
+        result: dict[str, Any] = await service.get(run_id)
         return result
 
     return api

@@ -17,10 +17,15 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from twincore.platform.chat_model import TwincoreChatModel
-from twincore.services.codegen.extract import extract_code
+from twincore.platform.router.router import RouterClient
+from twincore.platform.sandbox.extract import extract_code
+from twincore.platform.sandbox.runner import RunResult
 from twincore.services.codegen.prompts import FENCE_TAGS, REPAIR, WRITE, write_variables
-from twincore.services.codegen.sandbox import RunResult
 
+SERVICE = "codegen"
+HINTS = {"domain": "code"}
+"""Requests carry `service="codegen"` and this hint, so an `auto` request is routed (and
+budgeted: max tokens, candidates) as code by the router's policy."""
 SAMPLING_TEMPERATURE = 0.8
 _RANK = {"ok": 0, "failed": 1, "memory": 2, "killed": 2, "timeout": 3, "compile_error": 4}
 
@@ -85,6 +90,11 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return self.best is not None and self.best.passed
+
+
+def codegen_chat_model(router: RouterClient, **fields: Any) -> TwincoreChatModel:
+    """A chat model over `router` whose requests the router sees as code generation."""
+    return TwincoreChatModel.for_service(router, SERVICE, HINTS, **fields)
 
 
 def first_messages(task: CodeTask) -> list[BaseMessage]:

@@ -15,16 +15,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.db.engine import create_db_engine, session_factory
+from twincore.platform.errors import Invalid, NotFound
 from twincore.platform.router.router import RouterClient
+from twincore.platform.sandbox.languages import LANGUAGES, Language, run_program
+from twincore.platform.sandbox.runner import Limits, RunResult
 from twincore.platform.settings import Settings
 from twincore.services.codegen import store
-from twincore.services.codegen.languages import LANGUAGES, run_program
-from twincore.services.codegen.llm import codegen_chat_model
-from twincore.services.codegen.loop import Attempt, Candidate, CodeTask, LoopEvent, LoopRun
-from twincore.services.codegen.problems import task_program
-from twincore.services.codegen.sandbox import Limits, RunResult
+from twincore.services.codegen.harness.problems import task_program
+from twincore.services.codegen.loop import (
+    Attempt,
+    Candidate,
+    CodeTask,
+    LoopEvent,
+    LoopRun,
+    codegen_chat_model,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +41,36 @@ MAX_ROUNDS = 4
 
 @dataclass(frozen=True)
 class StoredRun:
-    """The last event of `stream`: the run as stored."""
+    """The last event of `stream`: the run as stored (a plain module-level dataclass, like
+    `LoopEvent`, so both pickle across a Ray handle)."""
 
     view: dict[str, Any]
 
 
 def check_task(task: CodeTask, code: str) -> RunResult:
     """Run `code` with the task's tests in the sandbox (blocking)."""
-    program = task_program(task.language, code, task.tests)  # type: ignore[arg-type]
-    return run_program(task.language, program, limits=RUN_LIMITS)  # type: ignore[arg-type]
+    language = checked_language(task.language)
+    return run_program(language, task_program(language, code, task.tests), limits=RUN_LIMITS)
 
 
 def validate_task(task: CodeTask, samples: int | None, rounds: int) -> None:
-    if task.language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {task.language!r}")
+    """Refuse a task the loop cannot run (`Invalid`, a 422) before anything is stored."""
+    checked_language(task.language)
     if not task.spec.strip() and not task.signature.strip():
-        raise ValueError("give a spec, a signature, or both")
+        raise Invalid("give a spec, a signature, or both", param="spec")
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
-        raise ValueError(f"samples must be between 1 and {MAX_SAMPLES}")
+        raise Invalid(f"samples must be between 1 and {MAX_SAMPLES}", param="samples")
     if not 0 <= rounds <= MAX_ROUNDS:
-        raise ValueError(f"rounds must be between 0 and {MAX_ROUNDS}")
+        raise Invalid(f"rounds must be between 0 and {MAX_ROUNDS}", param="rounds")
+
+
+def checked_language(language: str) -> Language:
+    """`language` as one the sandbox runs; `Invalid` for any other."""
+    for known in LANGUAGES:
+        if language == known:
+            return known
+    choices = ", ".join(LANGUAGES)
+    raise Invalid(f"language must be one of {choices}, not {language!r}", param="language")
 
 
 class CodegenService:
@@ -106,9 +122,9 @@ class CodegenService:
         rounds: int = 2,
         max_tokens: int = 512,
     ) -> AsyncIterator[LoopEvent | StoredRun]:
-        """The loop's events as they happen, then the stored run. Bad input raises ValueError
-        before anything is stored; a failing core raises TwincoreError after the run is marked
-        `error`."""
+        """The loop's events as they happen, then the stored run. Bad input raises `Invalid`
+        before anything is stored; a failure during the loop (a core's `TwincoreError`, a
+        missing sandbox) marks the run `error`, then propagates."""
         task = CodeTask(language=language, spec=spec, signature=signature, tests=tests)
         validate_task(task, samples, rounds)
         chat = codegen_chat_model(self.router, model=model)
@@ -130,10 +146,9 @@ class CodegenService:
         try:
             async for event in loop.events():
                 yield event
-        except (TwincoreError, RuntimeError, OSError) as error:
-            message = str(error)
+        except Exception as error:
             await asyncio.to_thread(
-                store.fail_run, self.sessions, run_id, message, time.perf_counter() - started
+                store.fail_run, self.sessions, run_id, str(error), time.perf_counter() - started
             )
             raise
         outcome = loop.outcome
@@ -155,10 +170,9 @@ class CodegenService:
         self, *, language: str, code: str, tests: str = "", stdin: str | None = None
     ) -> dict[str, Any]:
         """Sandbox `code` against `tests` (no model); stored as a run of kind `run`."""
-        if language not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        known = checked_language(language)
         if not code.strip():
-            raise ValueError("code is empty")
+            raise Invalid("code is empty", param="code")
         task = CodeTask(language=language, tests=tests)
         run_id = await asyncio.to_thread(
             partial(
@@ -172,11 +186,11 @@ class CodegenService:
             )
         )
         started = time.perf_counter()
-        program = task_program(language, code, tests)
+        program = task_program(known, code, tests)
         result = await asyncio.to_thread(
             partial(
                 run_program,
-                language,
+                known,
                 program,
                 limits=RUN_LIMITS,
                 stdin=stdin.encode("utf-8") if stdin is not None else None,
@@ -198,5 +212,9 @@ class CodegenService:
     async def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
         return await asyncio.to_thread(partial(store.list_runs, self.sessions, limit=limit))
 
-    async def get(self, run_id: int) -> dict[str, Any] | None:
-        return await asyncio.to_thread(store.get_run, self.sessions, run_id)
+    async def get(self, run_id: int) -> dict[str, Any]:
+        """One stored run with its candidates and attempts; `NotFound` for an unknown id."""
+        run = await asyncio.to_thread(store.get_run, self.sessions, run_id)
+        if run is None:
+            raise NotFound(f"no codegen run {run_id}", param="run_id")
+        return run

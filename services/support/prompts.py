@@ -1,16 +1,18 @@
-"""The text-to-Cypher prompts: the graph schema, examples chosen per question, the retry turn."""
+"""The prompts of support: text-to-Cypher (the graph schema, examples chosen per question, the
+retry turn) and known-issue extraction from an article (YAML in the `known_issues.yaml` format)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate
 
-from twincore.services.support.fewshot import Example
+from twincore.services.support.cypher.fewshot import Example
 
 # The rules name what the embedded FalkorDB does not run (EXISTS/COUNT subqueries,
 # length() of a string, duration.between) so the core does not spend a retry on them.
-SYSTEM = (
+CYPHER_SYSTEM = (
     "You translate customer-support questions into one read-only Cypher query for a graph "
     "database. Use only the node labels, relationship types (in the direction shown) and "
     "properties listed in the schema. Never write CREATE, MERGE, SET, DELETE, REMOVE, CALL or "
@@ -25,7 +27,7 @@ SYSTEM = (
     "Schema:\n{schema}"
 )
 
-RETRY = (
+CYPHER_RETRY = (
     "That query could not be used: {error}\n"
     "Write a corrected query for the same question, in one ```cypher code block."
 )
@@ -33,9 +35,33 @@ RETRY = (
 
 def write_messages(schema: str, question: str, examples: Sequence[Example]) -> list[BaseMessage]:
     """System (rules + schema), one human/ai pair per example, then the question."""
-    messages: list[BaseMessage] = [SystemMessage(SYSTEM.format(schema=schema))]
+    messages: list[BaseMessage] = [SystemMessage(CYPHER_SYSTEM.format(schema=schema))]
     for example in examples:
         messages.append(HumanMessage(example.question))
         messages.append(AIMessage(f"```cypher\n{example.cypher}\n```"))
     messages.append(HumanMessage(question))
     return messages
+
+
+EXTRACT_SYSTEM = """You extract known product problems and their fixes from a support article.
+Products of the catalogue the article mentions: {candidates}
+
+Reply with YAML only, exactly in this format:
+```yaml
+issues:
+  - product: <a product name from the list above>
+    title: <the problem in one line>
+    symptoms: <what the customer notices>
+    solutions:
+      - text: <what solves it, as the article says>
+```
+List only problems the article states, each with the solution the article gives."""
+
+EXTRACT = ChatPromptTemplate.from_messages(
+    [("system", EXTRACT_SYSTEM), ("human", "Article:\n{article}")]
+)
+
+EXTRACT_RETRY = (
+    "That reply could not be used: {error}\n"
+    "Answer again with YAML only, in the format given, naming products from the list."
+)

@@ -1,80 +1,145 @@
-"""The support facade: link entities, answer by template or by the core, record and escalate."""
+"""The support service: answer a customer from the knowledge graph (by template, or by the core
+writing guarded Cypher), record the exchange, escalate what stays unresolved; JSON-ready methods
+for the routes and the app.
+
+An empty embedded graph is loaded with Northwind on first use (it takes well under a second);
+an empty Neo4j database is never written to unasked: the caller is told to run
+`twincore support load northwind`.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from sqlalchemy.orm import Session, sessionmaker
-
+from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.chat_transport import TwincoreError
-from twincore.platform.db.engine import session_scope
-from twincore.platform.graph.store import GraphSchema, GraphStore
+from twincore.platform.db.engine import create_db_engine, session_factory, session_scope
+from twincore.platform.errors import Conflict, Unavailable
+from twincore.platform.graph import GraphError, GraphSchema, GraphStore, open_graph_store
+from twincore.platform.router.router import RouterClient
+from twincore.platform.settings import Settings
+from twincore.services.support import store as records
+from twincore.services.support import views
 from twincore.services.support.answer import Answer
-from twincore.services.support.conversations import record_exchange
-from twincore.services.support.intents import detect
-from twincore.services.support.linking import EntityLinker
-from twincore.services.support.templates import answer_intent
-from twincore.services.support.text2cypher import ask_core
+from twincore.services.support.cypher.text2cypher import ask_core
+from twincore.services.support.intents.detect import detect
+from twincore.services.support.intents.linking import EntityLinker
+from twincore.services.support.intents.templates import answer_intent
+from twincore.services.support.knowledge.reads import count
+from twincore.services.support.knowledge.subgraph import cited_subgraph
+from twincore.services.support.store import SupportRecordError
 
 log = logging.getLogger(__name__)
 
+SERVICE = "support"
+# The router routes `auto` support requests as real-time dialogue (swift by default).
+HINTS = {"domain": "support"}
+LOAD_HINT = "run `twincore support load northwind` to load it"
 
-@dataclass
-class SupportReply:
-    """What one question produced, with the ids the caller needs to continue or follow up."""
 
-    answer: Answer
-    conversation_id: int
-    ticket_id: int | None
-    core: str | None
+class GraphNotLoadedError(Conflict):
+    """The knowledge graph holds no Northwind data yet."""
+
+
+def support_chat_model(router: RouterClient, **fields: Any) -> TwincoreChatModel:
+    """A chat model whose requests the router sees as the support service."""
+    return TwincoreChatModel.for_service(router, SERVICE, HINTS, **fields)
+
+
+@contextmanager
+def graph_unavailable() -> Iterator[None]:
+    """A graph store that fails (down, refused the connection) becomes `Unavailable` (503)."""
+    try:
+        yield
+    except GraphError as error:
+        raise Unavailable(f"the knowledge graph is unavailable: {error}") from error
+
+
+@dataclass(frozen=True)
+class LoadedGraph:
+    """The graph with its schema and entity names read, ready for questions."""
+
+    store: GraphStore
+    schema: GraphSchema
+    linker: EntityLinker
 
 
 class SupportService:
-    """One graph, one SQL database, and optionally a chat model for text-to-Cypher."""
+    """One graph (opened on first use), one SQL database, the router for text-to-Cypher."""
 
     def __init__(
         self,
-        store: GraphStore,
-        sessions: sessionmaker[Session],
-        model: BaseChatModel | None = None,
+        router: RouterClient,
+        settings: Settings,
+        *,
+        store: GraphStore | None = None,
+        autoload: bool | None = None,
     ) -> None:
-        self.store = store
-        self.sessions = sessions
-        self.model = model
-        self.linker = EntityLinker(store)
-        self._schema: GraphSchema | None = None
+        self._settings = settings
+        self._engine = create_db_engine(settings.database_url)
+        self._sessions = session_factory(self._engine)
+        self._model = support_chat_model(router)
+        self._store = store
+        self._owns_store = store is None
+        # Writing Northwind into somebody's Neo4j unasked would be rude; the embedded file is ours.
+        self._autoload = settings.graph.backend == "embedded" if autoload is None else autoload
+        self._graph: LoadedGraph | None = None
+        self._nodes_seen: int | None = None
+        self._lock = threading.Lock()
 
-    @property
-    def schema(self) -> GraphSchema:
-        # Introspection samples every label: done once, not per question.
-        if self._schema is None:
-            self._schema = self.store.schema()
-        return self._schema
+    # the graph ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Forget the cached schema and names (after the graph was reloaded or extended)."""
-        self._schema = None
-        self.linker.refresh()
+    def _ready(self) -> LoadedGraph:
+        """The loaded graph; schema and names are re-read when the graph changed size."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_graph_store(self._settings)
+            graph_store = self._store
+            nodes = count(graph_store, "MATCH (n) RETURN count(n) AS c")
+            if self._graph is None or nodes != self._nodes_seen:
+                if count(graph_store, "MATCH (p:Product) RETURN count(p) AS c") == 0:
+                    self._load_northwind(graph_store)
+                    nodes = count(graph_store, "MATCH (n) RETURN count(n) AS c")
+                # Issues loaded (or a reload) since the last question: new labels, new names.
+                # Introspection samples every label: done once per change, not per question.
+                self._graph = LoadedGraph(
+                    graph_store, graph_store.schema(), EntityLinker(graph_store)
+                )
+                self._nodes_seen = nodes
+            return self._graph
 
-    def answer(self, question: str) -> tuple[Answer, str | None]:
+    def _load_northwind(self, graph_store: GraphStore) -> None:
+        if not self._autoload:
+            raise GraphNotLoadedError(f"the knowledge graph holds no Northwind data: {LOAD_HINT}")
+        from twincore.services.support.knowledge.northwind import load_northwind
+
+        report = load_northwind(graph_store)
+        log.info(
+            "empty embedded graph: loaded Northwind (%d nodes) in %.2f s",
+            sum(report.nodes.values()),
+            report.seconds,
+        )
+
+    def schema(self) -> dict[str, Any]:
+        """Labels with property types, relationship types with their endpoints."""
+        with graph_unavailable():
+            graph = self._ready()
+        return {"backend": graph.store.backend, **graph.schema.to_json()}
+
+    # questions -------------------------------------------------------------------------------
+
+    def _answer(self, question: str, graph: LoadedGraph) -> tuple[Answer, str | None]:
         """The grounded answer (not stored) and the core that wrote the query, if one did."""
-        intent = detect(question, self.linker.link(question))
+        intent = detect(question, graph.linker.link(question))
         if intent is not None:
-            return answer_intent(intent, self.store, self.schema), None
-        if self.model is None:
-            return (
-                Answer(
-                    "This question needs the language core, which is not configured.",
-                    "text2cypher",
-                    False,
-                    error="no chat model configured",
-                ),
-                None,
-            )
+            return answer_intent(intent, graph.store, graph.schema), None
         try:
-            result = ask_core(question, self.model, self.store, self.schema)
+            result = ask_core(question, self._model, graph.store, graph.schema)
         except TwincoreError as exc:
             # A core that is down must not lose the question: it is escalated like any failure.
             log.warning("text2cypher core failed: %s", exc)
@@ -89,10 +154,65 @@ class SupportService:
             )
         return result.answer, result.core
 
-    def ask(self, question: str, conversation_id: int | None = None) -> SupportReply:
-        """Answer, then store the exchange (and a ticket when unresolved) in one transaction."""
-        answer, core = self.answer(question)
-        with session_scope(self.sessions) as session:
-            conv, ticket = record_exchange(session, question, answer, conversation_id)
-            session.flush()
-            return SupportReply(answer, conv.id, ticket.id if ticket else None, core)
+    def ask(self, question: str, conversation_id: int | None = None) -> dict[str, Any]:
+        """Answer from the graph, record the exchange, escalate when unresolved."""
+        question = question.strip()
+        if not question:
+            raise SupportRecordError("the question is empty")
+        if conversation_id is not None:
+            self.conversation(conversation_id)  # 404 before any work
+        with graph_unavailable():
+            graph = self._ready()
+            answer, core = self._answer(question, graph)
+            subgraph = cited_subgraph(graph.store, graph.schema, answer.citations)
+        with session_scope(self._sessions) as session:
+            conv, ticket = records.record_exchange(
+                session, question=question, answer=answer, conversation_id=conversation_id
+            )
+            return views.reply(
+                answer, conversation_id=conv.id, core=core, opened=ticket, subgraph=subgraph
+            )
+
+    # conversations and tickets ---------------------------------------------------------------
+
+    def conversations(self, limit: int = 50) -> list[dict[str, Any]]:
+        with session_scope(self._sessions) as session:
+            rows = records.list_conversations(session, limit=limit)
+            return [views.conversation_summary(row) for row in rows]
+
+    def conversation(self, conversation_id: int) -> dict[str, Any]:
+        with session_scope(self._sessions) as session:
+            row = records.get_conversation(session, conversation_id=conversation_id)
+            tickets = records.conversation_tickets(session, conversation_id=conversation_id)
+            return views.conversation(row, tickets)
+
+    def not_solved(self, conversation_id: int) -> dict[str, Any]:
+        """The user says the answer did not help: a ticket with the transcript."""
+        with session_scope(self._sessions) as session:
+            return views.ticket(records.mark_not_solved(session, conversation_id=conversation_id))
+
+    def tickets(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        with session_scope(self._sessions) as session:
+            return [
+                views.ticket(t) for t in records.list_tickets(session, status=status, limit=limit)
+            ]
+
+    def set_ticket_status(self, ticket_id: int, status: str) -> dict[str, Any]:
+        with session_scope(self._sessions) as session:
+            ticket = records.set_ticket_status(session, ticket_id=ticket_id, status=status)
+            return views.ticket(ticket)
+
+    def stats(self) -> dict[str, Any]:
+        """Resolution rate = resolved conversations / all, with the counts behind it."""
+        with session_scope(self._sessions) as session:
+            return records.stats(session)
+
+    def close(self) -> None:
+        """Stop the embedded graph this object opened (a store handed in stays open)."""
+        with self._lock:
+            if self._owns_store and self._store is not None:
+                self._store.close()
+                self._store = None
+            self._graph = None
+            self._nodes_seen = None
+        self._engine.dispose()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from twincore.services.support.answer import Answer
 from twincore.services.support.models import SupportConversation, SupportMessage, SupportTicket
-from twincore.services.support.service import SupportReply
 
 
 def ticket(row: SupportTicket) -> dict[str, Any]:
@@ -54,12 +54,16 @@ def conversation(row: SupportConversation, tickets: list[SupportTicket]) -> dict
 
 
 def reply(
-    result: SupportReply, opened: SupportTicket | None, subgraph: dict[str, Any]
+    answer: Answer,
+    *,
+    conversation_id: int,
+    core: str | None,
+    opened: SupportTicket | None,
+    subgraph: dict[str, Any],
 ) -> dict[str, Any]:
     """One answered question: the grounded answer, what ran, and the ticket it opened, if any."""
-    answer = result.answer
     return {
-        "conversation_id": result.conversation_id,
+        "conversation_id": conversation_id,
         "answer": answer.text,
         "intent": answer.intent,
         "resolved": answer.resolved,
@@ -70,7 +74,7 @@ def reply(
         "params": answer.params,
         "rows": answer.rows,
         "error": answer.error,
-        "core": result.core,
+        "core": core,
         "ticket": ticket(opened) if opened is not None else None,
         "subgraph": subgraph,
     }

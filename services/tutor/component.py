@@ -1,9 +1,18 @@
-"""The tutor as a platform component: `/v1/tutor/...`."""
+"""The math tutor as a platform component: `/v1/tutor`, `/ui/tutor`, `twincore eval tutor`."""
 
 from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
-from twincore.services.tutor.api import build_api
-from twincore.services.tutor.service import TutorService
 
-COMPONENTS = (ServiceComponent(name="tutor", factory=TutorService, api=build_api),)
+COMPONENTS = (
+    ServiceComponent(
+        name="tutor",
+        factory="twincore.services.tutor.service:TutorService",
+        api="twincore.services.tutor.api:build_api",
+        title="Math tutor",
+        ui="twincore.apps.tutor:build",
+        evals="twincore.services.tutor.cli:eval_command",
+        tables=("twincore.services.tutor.models",),
+        migrations="twincore.services.tutor:migrations",
+    ),
+)

@@ -4,75 +4,37 @@
 `mastery` with the next recommended skill and problem are plain (blocking) code: the platform
 runs them on a worker thread. `explain` (the core rewrites each step's reason in the student's
 language, the maths unchanged) and `word_problem` (program-aided or direct, candidates voting)
-ask the core and are coroutines. Errors: `ValueError` for bad input (unreadable maths names the
-position), `KeyError` for an unknown skill, `LookupError` for a missing session; a failing core
-raises the chat model's `TwincoreError`.
+ask the core and are coroutines. Errors are the platform's: `Invalid` for bad input
+(unreadable maths names the position), `NotFound` for an unknown skill or session; a failing
+core raises the chat model's `TwincoreError`, which the gateway maps.
 """
 
 from __future__ import annotations
 
-import re
-from tokenize import TokenError
 from typing import Any
 
-import sympy  # type: ignore[import-untyped]
-
+from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.db.engine import create_db_engine, session_factory
+from twincore.platform.errors import Invalid
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 from twincore.services.tutor import store
-from twincore.services.tutor.checker import StepResult, check_steps
-from twincore.services.tutor.explain import Language, friendly_reasons_detailed
-from twincore.services.tutor.grading import Grade, checker_start, checker_steps, grade
-from twincore.services.tutor.hints import hint as graded_hint
-from twincore.services.tutor.knowledge import KnowledgeTree, default_tree
-from twincore.services.tutor.llm import tutor_chat_model
-from twincore.services.tutor.mastery import known, recommend, skill_state
-from twincore.services.tutor.parsing import parse_step
-from twincore.services.tutor.positions import describe
-from twincore.services.tutor.practice import practice_problems
+from twincore.services.tutor.curriculum.knowledge import KnowledgeTree, default_tree
+from twincore.services.tutor.curriculum.mastery import known, recommend, skill_state
+from twincore.services.tutor.curriculum.practice import practice_problems
 from twincore.services.tutor.solvers.base import WorkedStep
 from twincore.services.tutor.solvers.dispatch import Solution
-from twincore.services.tutor.solvers.dispatch import solve as solve_problem
-from twincore.services.tutor.word_problems import Mode, solve_word_problem
+from twincore.services.tutor.steps.checker import StepResult, check_steps
+from twincore.services.tutor.steps.explain import Language, friendly_reasons_detailed
+from twincore.services.tutor.steps.grading import Grade, checker_start, checker_steps, grade
+from twincore.services.tutor.steps.hints import hint as graded_hint
+from twincore.services.tutor.steps.reading import read_problem, read_steps
+from twincore.services.tutor.word.problems import Mode, solve_word_problem
 
-MAX_TEXT = 300
-MAX_STEPS = 40
-# SymPy cannot be interrupted on a worker thread: refuse inputs that make it work for minutes.
-_HUGE_POWER = re.compile(r"(\^|\*\*)\s*\(?\s*-?\d{3,}")
-
-
-def _guard(text: str, what: str) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{what} is empty")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"{what} is longer than {MAX_TEXT} characters")
-    if _HUGE_POWER.search(text):
-        raise ValueError(f"{what}: exponents above 99 are not supported")
-    return text.strip()
-
-
-def read_problem(text: str) -> Solution:
-    """The verified worked solution of a problem, or `ValueError` saying why there is none."""
-    text = _guard(text, "the problem")
-    try:
-        return solve_problem(text)
-    except (ValueError, TypeError, SyntaxError, TokenError, sympy.SympifyError) as exc:
-        raise ValueError(describe(text, str(exc) or type(exc).__name__)) from exc
-    except NotImplementedError as exc:
-        raise ValueError(f"{text!r}: SymPy cannot solve this kind of problem ({exc})") from exc
-
-
-def _read_steps(steps: list[str]) -> list[str]:
-    if len(steps) > MAX_STEPS:
-        raise ValueError(f"at most {MAX_STEPS} steps")
-    cleaned = [_guard(step, f"step {n}") for n, step in enumerate(steps, start=1)]
-    for n, (step, readable) in enumerate(zip(cleaned, checker_steps(cleaned), strict=True), 1):
-        try:
-            parse_step(readable)
-        except (ValueError, TypeError, SyntaxError, TokenError, sympy.SympifyError) as exc:
-            raise ValueError(f"step {n}: {describe(step, str(exc) or 'unreadable')}") from exc
-    return cleaned
+SERVICE = "tutor"
+HINTS = {"domain": "math"}
+"""What the router is told about every request of the tutor: `auto` is routed and budgeted
+(max tokens, candidates) as math."""
 
 
 def step_dict(step: WorkedStep) -> dict[str, Any]:
@@ -82,6 +44,12 @@ def step_dict(step: WorkedStep) -> dict[str, Any]:
         "verified": step.verified,
         "domain_change": step.domain_change,
     }
+
+
+def _not_step_checked(problem: str, error: ValueError) -> Invalid:
+    # The checker reads one-variable equations, inequalities and expressions; systems and the
+    # like are solved with steps but cannot be checked step by step.
+    return Invalid(f"{problem.strip()!r} cannot be checked step by step: {error}", param="problem")
 
 
 def _result_dict(result: StepResult, steps: list[str]) -> dict[str, Any]:
@@ -101,7 +69,7 @@ class TutorService:
         self, router: RouterClient, settings: Settings, tree: KnowledgeTree | None = None
     ) -> None:
         self.router = router
-        self.model = tutor_chat_model(router)
+        self.model = TwincoreChatModel.for_service(router, SERVICE, HINTS)
         self.tree = tree or default_tree()
         self.engine = create_db_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
@@ -174,13 +142,13 @@ class TutorService:
 
     def _grade(self, problem: str, steps: list[str]) -> tuple[Solution, list[str], Grade]:
         solution = read_problem(problem)
-        cleaned = _read_steps(steps)
+        cleaned = read_steps(steps)
         if not cleaned:
-            raise ValueError("give at least one step")
+            raise Invalid("give at least one step", param="steps")
         try:
             return solution, cleaned, grade(problem.strip(), cleaned, solution)
         except ValueError as exc:
-            raise ValueError(f"{problem.strip()!r} cannot be checked step by step: {exc}") from exc
+            raise _not_step_checked(problem, exc) from exc
 
     def check(self, problem: str, steps: list[str]) -> dict[str, Any]:
         """The verdict on each step up to the first wrong one, and whether the work is done."""
@@ -198,14 +166,16 @@ class TutorService:
     def hint(self, problem: str, steps: list[str], level: int) -> dict[str, Any]:
         """A graded hint for the work so far: 1 nudge, 2 method, 3 the next step."""
         if level not in (1, 2, 3):
-            raise ValueError("hint level must be 1 (nudge), 2 (method) or 3 (next step)")
+            raise Invalid(
+                "hint level must be 1 (nudge), 2 (method) or 3 (next step)", param="level"
+            )
         solution = read_problem(problem)
-        cleaned = _read_steps(steps)
+        cleaned = read_steps(steps)
         start = checker_start(problem.strip(), solution)
         try:
             report = check_steps(start, checker_steps(cleaned))
         except ValueError as exc:
-            raise ValueError(f"{problem.strip()!r} cannot be checked step by step: {exc}") from exc
+            raise _not_step_checked(problem, exc) from exc
         wrong = report.first_wrong
         return {
             "level": level,
@@ -226,7 +196,7 @@ class TutorService:
         self, session_id: int, problem: str, steps: list[str], hints_used: int = 0
     ) -> dict[str, Any]:
         """Grade the student's steps, store the attempt and update mastery of its skills."""
-        store.get_session(self.sessions, session_id)  # a missing session is a 404 before grading
+        store.get_session(self.sessions, session_id)  # a missing session: NotFound before grading
         solution, cleaned, graded = self._grade(problem, steps)
         wrong = graded.first_wrong
         return store.record_attempt(

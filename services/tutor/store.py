@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from twincore.platform.db.engine import session_scope
-from twincore.services.tutor.knowledge import KnowledgeTree
-from twincore.services.tutor.mastery import bkt_update
+from twincore.platform.errors import Invalid, NotFound
+from twincore.services.tutor.curriculum.knowledge import KnowledgeTree
+from twincore.services.tutor.curriculum.mastery import bkt_update
 from twincore.services.tutor.models import (
     TutorAttempt,
     TutorMastery,
@@ -32,9 +33,12 @@ STUDENT = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
 def check_student(student: str) -> str:
-    """The student id, or `ValueError` saying what an id may contain."""
+    """The student id, or `Invalid` saying what an id may contain."""
     if not isinstance(student, str) or not STUDENT.fullmatch(student):
-        raise ValueError(f"student {student!r}: use 1-64 letters, digits or . _ @ - (no spaces)")
+        raise Invalid(
+            f"student {student!r}: use 1-64 letters, digits or . _ @ - (no spaces)",
+            param="student",
+        )
     return student
 
 
@@ -113,7 +117,7 @@ def stored_tree(sessions: sessionmaker[Session]) -> dict[str, Any]:
 
 def _known_skill(session: Session, skill_id: str) -> None:
     if session.get(TutorSkill, skill_id) is None:
-        raise KeyError(f"unknown skill {skill_id!r}")
+        raise NotFound(f"unknown skill {skill_id!r}", param="skill")
 
 
 def session_dict(row: TutorSession, attempts: bool = True) -> dict[str, Any]:
@@ -148,7 +152,7 @@ def attempt_dict(row: TutorAttempt) -> dict[str, Any]:
 def create_session(
     sessions: sessionmaker[Session], student: str, skill_id: str | None = None
 ) -> dict[str, Any]:
-    """A new session; `ValueError` for a bad student id, `KeyError` for an unknown skill."""
+    """A new session; `Invalid` for a bad student id, `NotFound` for an unknown skill."""
     check_student(student)
     with session_scope(sessions) as session:
         if skill_id is not None:
@@ -160,11 +164,11 @@ def create_session(
 
 
 def get_session(sessions: sessionmaker[Session], session_id: int) -> dict[str, Any]:
-    """One session with its attempts; `LookupError` when there is none."""
+    """One session with its attempts; `NotFound` when there is none."""
     with session_scope(sessions) as session:
         row = session.get(TutorSession, session_id)
         if row is None:
-            raise LookupError(f"no tutor session {session_id}")
+            raise NotFound(f"no tutor session {session_id}")
         return session_dict(row)
 
 
@@ -198,14 +202,14 @@ def record_attempt(
     hints_used: int,
 ) -> dict[str, Any]:
     """Store a graded attempt and update the student's mastery of each of its skills, together
-    (one transaction: both or neither). `LookupError` for no session."""
+    (one transaction: both or neither). `NotFound` for no session."""
     if hints_used < 0:
-        raise ValueError("hints_used cannot be negative")
+        raise Invalid("hints_used cannot be negative", param="hints_used")
     skill_ids = list(dict.fromkeys(skills))
     with session_scope(sessions) as session:
         row = session.get(TutorSession, session_id)
         if row is None:
-            raise LookupError(f"no tutor session {session_id}")
+            raise NotFound(f"no tutor session {session_id}")
         for skill_id in skill_ids:
             _known_skill(session, skill_id)
         query = (

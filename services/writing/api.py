@@ -1,23 +1,19 @@
 """Routes of the writing service, mounted at `/v1/writing`: styles, compose, rewrite, drafts,
-ratings."""
+ratings. The service raises the platform's error family; the gateway maps it to a status."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from twincore.platform.chat_transport import TwincoreError
-from twincore.platform.gateway.deps import ApiError
 from twincore.services.writing.api_stream import stream_response
-from twincore.services.writing.errors import error_message
-from twincore.services.writing.generate import MAX_CANDIDATES, Mode
+from twincore.services.writing.generate.drafts import Mode
+from twincore.services.writing.generate.run import MAX_CANDIDATES
 
 MAX_TEXT = 8_000
-T = TypeVar("T")
 
 
 class WriteRequest(BaseModel):
@@ -49,40 +45,27 @@ class RatingRequest(BaseModel):
     comment: str = Field("", max_length=2000)
 
 
-async def _call(call: Awaitable[T]) -> T:
-    """Await a service call, mapping its errors to API errors with their messages."""
-    try:
-        return await call
-    except LookupError as error:  # KeyError (unknown style) included
-        raise ApiError(404, error_message(error), "not_found_error") from error
-    except ValueError as error:
-        raise ApiError(422, error_message(error), "invalid_request_error") from error
-    except TwincoreError as error:
-        status = error.status if error.status >= 400 else 502
-        raise ApiError(status, error.message, "service_unavailable") from error
-
-
 def build_api(service: Any) -> APIRouter:
     """The routes over a service client (in-process or a Ray handle; every call is awaited)."""
     api = APIRouter(tags=["writing"])
 
     @api.get("/styles")
     async def styles() -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await _call(service.styles())
+        result: list[dict[str, Any]] = await service.styles()
         return result
 
     @api.get("/styles/{style_id}")
     async def style(style_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await _call(service.style(style_id))
+        result: dict[str, Any] = await service.style(style_id)
         return result
 
     async def write(mode: Mode, prompt: str, body: WriteRequest) -> Any:
         fields = body.model_dump(exclude={"topic", "text", "stream"})
         if not body.stream:
-            return await _call(service.write(mode=mode, prompt=prompt, **fields))
+            return await service.write(mode=mode, prompt=prompt, **fields)
         events = service.stream_call("write_events", mode=mode, prompt=prompt, **fields)
         # The first event comes after validation: bad input is still answered with a 4xx.
-        first = await _call(anext(events))
+        first = await anext(events)
         return stream_response(first, events)
 
     @api.post("/compose", response_model=None)
@@ -101,22 +84,22 @@ def build_api(service: Any) -> APIRouter:
     async def drafts(
         style: str | None = None, limit: int = Query(50, ge=1, le=500)
     ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await _call(service.drafts(style=style, limit=limit))
+        result: list[dict[str, Any]] = await service.drafts(style=style, limit=limit)
         return result
 
     @api.get("/drafts/{draft_id}")
     async def draft(draft_id: int) -> dict[str, Any]:
-        result: dict[str, Any] = await _call(service.draft(draft_id))
+        result: dict[str, Any] = await service.draft(draft_id)
         return result
 
     @api.post("/drafts/{draft_id}/ratings")
     async def rate(draft_id: int, body: RatingRequest) -> dict[str, Any]:
-        result: dict[str, Any] = await _call(service.rate(draft_id, body.stars, body.comment))
+        result: dict[str, Any] = await service.rate(draft_id, body.stars, body.comment)
         return result
 
     @api.get("/ratings")
     async def ratings() -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = await _call(service.ratings())
+        result: dict[str, dict[str, Any]] = await service.ratings()
         return result
 
     return api

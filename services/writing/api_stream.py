@@ -2,7 +2,8 @@
 
 Each service event goes out as `event: <kind>` with its JSON as `data` (`start`, `token`,
 `draft`, `result`); a failure after the stream began is an `error` event with OpenAI's error
-object, since the status line is already sent.
+object (the status line is already sent), described as the gateway would describe it: a plain
+message, never a traceback. Bad input fails before the first event, so it still gets its 4xx.
 """
 
 from __future__ import annotations
@@ -14,10 +15,22 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from twincore.platform.chat_transport import TwincoreError
+from twincore.platform.errors import describe
 from twincore.platform.gateway.responses import error_body
 
 logger = logging.getLogger(__name__)
+
+
+def error_event(error: BaseException) -> dict[str, Any]:
+    """The `error` event for a failure mid-stream: OpenAI's error object (with `details` when
+    the service gave some)."""
+    status, kind, message, param, details = describe(error)
+    if status >= 500:
+        logger.error("writing stream failed", exc_info=error)
+    event = {"event": "error", **error_body(message, kind, param=param)}
+    if details:
+        event["error"]["details"] = details
+    return event
 
 
 def sse_event(event: dict[str, Any]) -> str:
@@ -30,15 +43,8 @@ async def _body(first: dict[str, Any], events: AsyncIterator[dict[str, Any]]) ->
         yield sse_event(first)
         async for event in events:
             yield sse_event(event)
-    except TwincoreError as error:
-        yield sse_event({"event": "error", **error_body(error.message, "service_unavailable")})
-    except (LookupError, ValueError) as error:
-        yield sse_event({"event": "error", **error_body(str(error), "invalid_request_error")})
     except Exception as error:  # the status is sent: the client learns of the failure here
-        logger.exception("writing stream failed")
-        yield sse_event(
-            {"event": "error", **error_body(f"the run failed: {error}", "server_error")}
-        )
+        yield sse_event(error_event(error))
     finally:
         # A client that hangs up closes this body; closing the events ends the generation.
         aclose = getattr(events, "aclose", None)

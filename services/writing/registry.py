@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from twincore.platform.errors import NotFound
+
 STYLES_DIR = Path(__file__).parent / "styles"
 
 
@@ -73,8 +75,8 @@ def load_styles() -> dict[str, Style]:
 
 
 def get_style(style_id: str) -> Style:
-    """The style with this id; `KeyError` naming the known ids when there is none."""
+    """The style with this id; `NotFound` naming the known ids when there is none."""
     styles = load_styles()
     if style_id not in styles:
-        raise KeyError(f"unknown style {style_id!r}; known: {', '.join(styles)}")
+        raise NotFound(f"unknown style {style_id!r}; known: {', '.join(styles)}", param="style")
     return styles[style_id]

@@ -3,7 +3,8 @@
 `write` runs checker-guided generation (compose or rewrite) through the router and stores the
 chosen draft, `write_events` is the same run as a stream of JSON-ready events; `styles` lists
 the registry with each style's average rating; `drafts`, `draft` and `rate` read and rate
-stored drafts.
+stored drafts. Failures are the platform's family: an unknown style or draft is `NotFound`,
+unusable input `Invalid`; a core's failure passes through as `TwincoreError`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,9 @@ from twincore.platform.db.engine import create_db_engine, session_factory
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 from twincore.services.writing import store
-from twincore.services.writing.classifier import load_classifier
-from twincore.services.writing.generate import (
-    Draft,
-    Mode,
-    WritingRun,
-    WritingTask,
-    report_dict,
-    writing_chat_model,
-)
+from twincore.services.writing.classify.classifier import load_classifier
+from twincore.services.writing.generate.drafts import Draft, Mode, WritingTask, report_dict
+from twincore.services.writing.generate.run import WritingRun, writing_chat_model
 from twincore.services.writing.registry import Style, get_style, load_styles
 
 
@@ -69,7 +64,7 @@ class WritingService:
         return [style_dict(s, ratings.get(s.id)) for s in load_styles().values()]
 
     async def style(self, style_id: str) -> dict[str, Any]:
-        """One style; `KeyError` for an unknown id."""
+        """One style; `NotFound` for an unknown id."""
         style = get_style(style_id)
         ratings = await asyncio.to_thread(store.style_ratings, self.sessions)
         return style_dict(style, ratings.get(style.id))
@@ -88,7 +83,7 @@ class WritingService:
     ) -> dict[str, Any]:
         """Generate (compose or rewrite), store the chosen draft; the stored draft with its run.
 
-        `KeyError` for an unknown style, `ValueError` for an empty prompt or bad counts.
+        `NotFound` for an unknown style, `Invalid` for an empty prompt or bad counts.
         """
         events = self.write_events(
             mode=mode,
@@ -157,16 +152,18 @@ class WritingService:
         yield {"event": "result", "draft": {**stored, "drafts": run.result.as_dict()["drafts"]}}
 
     async def drafts(self, *, style: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest drafts first, of one style (`NotFound` if unknown) or all."""
         if style is not None:
             get_style(style)
         return await asyncio.to_thread(store.list_drafts, self.sessions, style, limit)
 
     async def draft(self, draft_id: int) -> dict[str, Any]:
-        """One draft; `LookupError` when there is none."""
+        """One draft; `NotFound` when there is none."""
         return await asyncio.to_thread(store.get_draft, self.sessions, draft_id)
 
     async def rate(self, draft_id: int, stars: int, comment: str = "") -> dict[str, Any]:
-        """Rate a draft 1-5; the draft with its new count and average."""
+        """Rate a draft 1-5 (`Invalid` otherwise, `NotFound` for no draft); the draft with its
+        new count and average."""
         return await asyncio.to_thread(store.add_rating, self.sessions, draft_id, stars, comment)
 
     async def ratings(self) -> dict[str, dict[str, Any]]:

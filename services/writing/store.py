@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from twincore.platform.db.engine import session_scope
-from twincore.services.writing.generate import WritingResult, WritingTask
+from twincore.platform.errors import Invalid, NotFound
+from twincore.services.writing.generate.drafts import WritingResult, WritingTask
 from twincore.services.writing.models import WritingDraft, WritingRating
 
 MAX_COMMENT = 2000
@@ -67,11 +68,11 @@ def save_draft(
 
 
 def get_draft(sessions: sessionmaker[Session], draft_id: int) -> dict[str, Any]:
-    """One draft; `LookupError` when there is none."""
+    """One draft; `NotFound` when there is none."""
     with session_scope(sessions) as session:
         draft = session.get(WritingDraft, draft_id)
         if draft is None:
-            raise LookupError(f"no draft {draft_id}")
+            raise NotFound(f"no draft {draft_id}")
         return draft_dict(draft)
 
 
@@ -80,7 +81,7 @@ def list_drafts(
 ) -> list[dict[str, Any]]:
     """The newest drafts first, of one style or all."""
     if not 1 <= limit <= 500:
-        raise ValueError("limit must be between 1 and 500")
+        raise Invalid("limit must be between 1 and 500", param="limit")
     query = select(WritingDraft).order_by(WritingDraft.id.desc()).limit(limit)
     if style_id is not None:
         query = query.where(WritingDraft.style_id == style_id)
@@ -91,15 +92,15 @@ def list_drafts(
 def add_rating(
     sessions: sessionmaker[Session], draft_id: int, stars: int, comment: str = ""
 ) -> dict[str, Any]:
-    """Rate a draft 1-5 (`ValueError` otherwise, `LookupError` for no draft); the draft after."""
+    """Rate a draft 1-5 (`Invalid` otherwise, `NotFound` for no draft); the draft after."""
     if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-        raise ValueError(f"stars must be an integer from 1 to 5, not {stars!r}")
+        raise Invalid(f"stars must be an integer from 1 to 5, not {stars!r}", param="stars")
     if len(comment) > MAX_COMMENT:
-        raise ValueError(f"the comment is longer than {MAX_COMMENT} characters")
+        raise Invalid(f"the comment is longer than {MAX_COMMENT} characters", param="comment")
     with session_scope(sessions) as session:
         draft = session.get(WritingDraft, draft_id)
         if draft is None:
-            raise LookupError(f"no draft {draft_id}")
+            raise NotFound(f"no draft {draft_id}")
         draft.ratings.append(WritingRating(stars=stars, comment=comment))
         session.flush()
         return draft_dict(draft)

@@ -40,7 +40,9 @@ def data_dir(tmp_path: Path, shared_weights: Path) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop registered while it
+# runs, and an async test that a worker runs after a browser module must find none.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(

@@ -8,14 +8,13 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from twincore.apps.aml import COMPONENTS as UI
 from twincore.model_core.backends.openai import OpenAIBackend
+from twincore.platform.components import load_components
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
-from twincore.services.aml.component import COMPONENTS as SERVICE
-from twincore.services.aml.samples import DATA_DIR
+from twincore.services.aml.ingest.samples import DATA_DIR
 
 
 def test_upload_detect_inspect_and_open_a_case(browser: Browser, tmp_path: Path) -> None:
@@ -28,7 +27,8 @@ def test_upload_detect_inspect_and_open_a_case(browser: Browser, tmp_path: Path)
         "deep", base_url="http://127.0.0.1:9/v1", model="deep", max_retries=0
     )
     cores = {"deep": CoreServer.from_backend(unreachable)}
-    app, _ = build_embedded_app(settings, cores, components=[*SERVICE, *UI])
+    services, uis = load_components(["twincore.services.aml.component"])
+    app, _ = build_embedded_app(settings, cores, components=[*services, *uis])
     upload = tmp_path / "fanin.tgz"
     shutil.copy(DATA_DIR / "20K_fanin200.tgz", upload)
     with serve_in_background(app) as base:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from twincore.apps.codegen import COMPONENTS
 from twincore.model_core.backends.native import NativeBackend
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_cores, build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
+from twincore.services.codegen.component import COMPONENTS
 
 SMOL = "smollm2-135m-instruct"
 

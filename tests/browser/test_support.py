@@ -4,20 +4,19 @@ Northwind graph (loaded on first use) with its citation, the Cypher and the subg
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from twincore.apps.support import COMPONENTS as UI
 from twincore.model_core.backends.openai import OpenAIBackend
-from twincore.platform.components import ServiceComponent
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app, serve_in_background
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
-from twincore.services.support.api import build_api
-from twincore.services.support.hosted import HostedSupport
+from twincore.services.support.component import COMPONENTS
+from twincore.services.support.service import SupportService
 
 
 def test_order_status_is_answered_with_its_citation(browser: Browser, tmp_path: Path) -> None:
@@ -29,15 +28,17 @@ def test_order_status_is_answered_with_its_citation(browser: Browser, tmp_path: 
     unreachable = OpenAIBackend(
         "swift", base_url="http://127.0.0.1:9/v1", model="swift", max_retries=0
     )
-    made: list[HostedSupport] = []
+    made: list[SupportService] = []
 
-    def factory(router: RouterClient, s: Settings) -> HostedSupport:
-        made.append(HostedSupport(router, s))
+    def factory(router: RouterClient, s: Settings) -> SupportService:
+        made.append(SupportService(router, s))
         return made[-1]
 
-    service = ServiceComponent(name="support", factory=factory, api=build_api)
+    service = replace(COMPONENTS[0], factory=factory)
+    screen = service.ui_component()  # components given as objects: the screen is named too
+    assert screen is not None
     cores = {"swift": CoreServer.from_backend(unreachable)}
-    app, _ = build_embedded_app(settings, cores, components=[service, *UI])
+    app, _ = build_embedded_app(settings, cores, components=[service, screen])
     try:
         with serve_in_background(app) as base:
             page = browser.new_page()
@@ -59,5 +60,5 @@ def test_order_status_is_answered_with_its_citation(browser: Browser, tmp_path: 
             expect(page.locator("#support-stats")).to_contain_text("Resolution rate: 0%")
             expect(page.get_by_test_id("cell-0-3")).to_contain_text("user_not_solved")
     finally:
-        for hosted in made:
-            hosted.close()
+        for made_service in made:
+            made_service.close()

@@ -1,5 +1,6 @@
 """The tutor screen in Chromium: solve `3x + 7 = 22` and see verified steps; enter a wrong step
-and see it flagged, with a hint; submit an attempt and see mastery change."""
+and see it flagged, with a hint; submit an attempt and see mastery change; a word problem typed
+as the problem is refused with a plain sentence."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from twincore.apps.tutor import COMPONENTS as UI
 from twincore.model_core.backends.openai import OpenAIBackend
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
-from twincore.services.tutor.component import COMPONENTS as SERVICE
 
 
 def test_solve_check_a_wrong_step_get_a_hint_and_record_it(
@@ -28,7 +27,8 @@ def test_solve_check_a_wrong_step_get_a_hint_and_record_it(
         "deep", base_url="http://127.0.0.1:9/v1", model="deep", max_retries=0
     )
     cores = {"deep": CoreServer.from_backend(unreachable)}
-    app, _ = build_embedded_app(settings, cores, components=[*SERVICE, *UI])
+    # The service's component brings its screen (/ui/tutor) with its routes.
+    app, _ = build_embedded_app(settings, cores, modules=["twincore.services.tutor.component"])
     with serve_in_background(app) as base:
         page = browser.new_page()
         page.goto(f"{base}/ui/tutor/")
@@ -63,3 +63,9 @@ def test_solve_check_a_wrong_step_get_a_hint_and_record_it(
             timeout=30_000
         )
         expect(page.get_by_text("linear_equation 0.20 → 0.18")).to_be_visible()
+
+        # A word problem typed as the problem: one plain sentence, no Python message.
+        page.get_by_label("Problem").fill("Tom has 3 apples and buys 4 more. How many now?")
+        page.get_by_role("button", name="Solve").click()
+        expect(page.get_by_text("This looks like a word problem")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Traceback")).to_have_count(0)

@@ -8,12 +8,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from twincore.apps.writing import COMPONENTS as UI
 from twincore.model_core.backends.native import NativeBackend
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_cores, build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
-from twincore.services.writing.component import COMPONENTS as SERVICE
 
 SMOL = "smollm2-135m-instruct"
 
@@ -28,7 +26,8 @@ def test_compose_a_haiku_see_its_report_rate_it_and_the_average_changes(
     )
     upgrade(settings.database_url)
     cores = build_cores(settings)
-    app, _ = build_embedded_app(settings, cores, components=[*SERVICE, *UI])
+    # The component brings its screen too: load it as the platform does.
+    app, _ = build_embedded_app(settings, cores, modules=["twincore.services.writing.component"])
     try:
         with serve_in_background(app) as base:
             page = browser.new_page()

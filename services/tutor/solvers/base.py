@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.checker import Verdict, compare, is_statement, solution_set
-from twincore.services.tutor.parsing import Step
+from twincore.services.tutor.steps.checker import Verdict, compare, is_statement, solution_set
+from twincore.services.tutor.steps.parsing import Step
 
 
 class UnsupportedProblemError(ValueError):

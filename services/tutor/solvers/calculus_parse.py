@@ -6,8 +6,8 @@ import re
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import parse_step
 from twincore.services.tutor.solvers.base import UnsupportedProblemError
+from twincore.services.tutor.steps.parsing import parse_step
 
 _DERIVATIVE = re.compile(
     r"^\s*(?:d/d([a-z])|(?:derivative|differentiate)(?:\s+of)?)\s*:?\s*(.+?)\s*$", re.I

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import StepParseError, parse_step
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     WorkedStep,
@@ -25,6 +24,7 @@ from twincore.services.tutor.solvers.polynomial import solve_polynomial
 from twincore.services.tutor.solvers.quadratic import solve_quadratic
 from twincore.services.tutor.solvers.radical import solve_radical
 from twincore.services.tutor.solvers.system import solve_system
+from twincore.services.tutor.steps.parsing import StepParseError, parse_step
 
 KINDS = (
     "linear",

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.checker import Verdict, compare
-from twincore.services.tutor.parsing import parse_step
+from twincore.services.tutor.steps.checker import Verdict, compare
+from twincore.services.tutor.steps.parsing import parse_step
 
 
 class NotLinearError(ValueError):

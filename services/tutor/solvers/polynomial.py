@@ -6,13 +6,13 @@ import re
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import parse_step
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     WorkedStep,
     first_step,
     verified,
 )
+from twincore.services.tutor.steps.parsing import parse_step
 
 _COMMAND = re.compile(r"^\s*(expand|factor|simplify)\s*:?\s*(.+)$", re.IGNORECASE)
 

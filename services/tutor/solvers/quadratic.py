@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import parse_step
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     WorkedStep,
@@ -13,6 +12,7 @@ from twincore.services.tutor.solvers.base import (
     single_variable,
     verified,
 )
+from twincore.services.tutor.steps.parsing import parse_step
 
 
 def solve_quadratic(problem: str) -> list[WorkedStep]:

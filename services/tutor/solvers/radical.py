@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import Step, parse_step
 from twincore.services.tutor.solvers.base import alternatives
+from twincore.services.tutor.steps.parsing import Step, parse_step
 
 
 class NotRadicalError(ValueError):

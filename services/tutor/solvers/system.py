@@ -6,12 +6,12 @@ import re
 
 import sympy  # type: ignore[import-untyped]
 
-from twincore.services.tutor.parsing import parse_step
 from twincore.services.tutor.solvers.base import (
     UnsupportedProblemError,
     UnverifiedStepError,
     WorkedStep,
 )
+from twincore.services.tutor.steps.parsing import parse_step
 
 System = tuple[sympy.Eq, sympy.Eq]
 

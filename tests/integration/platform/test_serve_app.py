@@ -27,6 +27,7 @@ from twincore.platform.serve_handles import RouterHandleClient
 from twincore.platform.settings import CoreConfig, CoresConfig, Settings, secret_key_bytes
 
 from .conftest import free_port
+from .sweep import bad_requests, check_refusal, send
 
 pytestmark = pytest.mark.anyio
 UPSTREAM_KEY_ENV = "TC_TEST_UPSTREAM_KEY"  # read by the mirror app's replicas
@@ -241,3 +242,21 @@ def test_operations_endpoints_docs_and_ui(platform: Platform) -> None:
     paths = httpx.get(f"{platform.base}/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/completions", "/v1/models"} <= set(paths)
     assert httpx.get(f"{platform.base}/ui/playground/").status_code == 200
+
+
+def test_every_route_refuses_bad_input_cleanly_under_ray_serve(platform: Platform) -> None:
+    # Service errors cross a Ray actor boundary here (gateway -> service replica): they must
+    # arrive as the same clean 4xx JSON as in-process, never as Ray's wrapped trace.
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    with httpx.Client(base_url=platform.base, headers=headers, timeout=120) as client:
+        document = client.get("/openapi.json").json()
+        requests = bad_requests(document)
+        problems = [check_refusal(r, send(client, r)) for r in requests]
+        missing_case = client.get("/v1/aml/cases/987654321")
+    assert len(requests) > 60
+    failures = [p for p in problems if p]
+    assert failures == [], f"{len(failures)} of {len(requests)} refusals are wrong:\n" + "\n".join(
+        failures
+    )
+    assert missing_case.status_code == 404
+    assert missing_case.json()["error"]["type"] == "not_found_error"

@@ -7,7 +7,7 @@ from typing import Any
 
 from twincore.apps import writing_views as views
 from twincore.services.writing.checkers import check_text
-from twincore.services.writing.generate import report_dict
+from twincore.services.writing.generate.drafts import report_dict
 from twincore.services.writing.registry import get_style, load_styles
 from twincore.services.writing.service import style_dict
 

@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
+from twincore.platform.evals.gsm8k import gold_answer
 from twincore.platform.evals.tasks import (
     GROUPS,
     Task,
-    gsm8k_gold,
     load_workload,
     math_hard_tasks,
     read_data_rows,
@@ -103,9 +103,9 @@ def test_math_easy_questions_are_one_step_with_exact_answers() -> None:
 
 
 def test_gsm8k_gold_is_the_number_after_the_marker() -> None:
-    assert gsm8k_gold("She sold 48 + 24 = 72 clips.\n#### 1,072") == "1072"
+    assert gold_answer("She sold 48 + 24 = 72 clips.\n#### 1,072") == "1072"
     rows = read_data_rows("gsm8k_router.jsonl")
-    assert [task.answer for task in math_hard_tasks()] == [gsm8k_gold(r["answer"]) for r in rows]
+    assert [task.answer for task in math_hard_tasks()] == [gold_answer(r["answer"]) for r in rows]
     assert all(
         task.prompt.startswith(row["question"])
         for task, row in zip(math_hard_tasks(), rows, strict=True)

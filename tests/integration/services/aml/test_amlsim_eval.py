@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from twincore.platform.cli.main import app
-from twincore.services.aml.samples import sample_dir
+from twincore.services.aml.ingest.samples import sample_dir
 
 
 def test_cycle_trained_model_finds_fan_in_laundering_accounts() -> None:

@@ -14,6 +14,7 @@ from twincore.platform.cores import CoreServer
 from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.settings import Settings
+from twincore.services.aml import api
 from twincore.services.aml.component import COMPONENTS
 from twincore.services.aml.models import AmlAccount, AmlDataset, AmlTransaction
 
@@ -72,9 +73,26 @@ async def test_a_malformed_csv_is_refused_with_line_numbers_and_nothing_stored(
         data={"name": "bad"},
     )
     assert response.status_code == 422, response.text
-    issues = response.json()["error"]["issues"]
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"].startswith("rejected")
+    issues = error["details"]["issues"]
     assert sorted({issue["line"] for issue in issues}) == [3, 4, 5]
     assert _row_counts(settings.database_url) == (0, 0, 0)
+
+
+async def test_an_upload_over_the_limit_is_refused_with_413(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "MAX_UPLOAD_BYTES", 10)
+    response = await client.post(
+        "/v1/aml/datasets",
+        files={"file": ("big.csv", AMLWORLD_HEADER.encode(), "text/csv")},
+        data={"name": "big"},
+    )
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "file")
+    assert "limited to" in error["message"]
 
 
 async def test_detection_alerts_cases_and_narratives(client: httpx.AsyncClient) -> None:
@@ -83,6 +101,7 @@ async def test_detection_alerts_cases_and_narratives(client: httpx.AsyncClient) 
     assert dataset.json()["transactions"] == 118_250
     again = await client.post("/v1/aml/datasets/samples", json={"sample": "nope"})
     assert again.status_code == 404
+    assert again.json()["error"]["type"] == "not_found_error"
 
     run = await client.post("/v1/aml/runs", json={"dataset_id": dataset.json()["id"], "budget": 20})
     assert run.status_code == 201, run.text

@@ -12,12 +12,12 @@ from sqlalchemy import Engine, func, select
 
 from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.db.migrate import upgrade
-from twincore.services.aml.formats import IngestError, read_dataset
-from twincore.services.aml.frames import Dataset
-from twincore.services.aml.generator import GeneratorConfig, generate, write_generated
+from twincore.services.aml.errors import DatasetExistsError
+from twincore.services.aml.ingest.formats import IngestError, read_dataset
+from twincore.services.aml.ingest.frames import Dataset
+from twincore.services.aml.ingest.generator import GeneratorConfig, generate, write_generated
 from twincore.services.aml.models import AmlAccount, AmlDataset, AmlTransaction
 from twincore.services.aml.store import (
-    DatasetExistsError,
     delete_dataset,
     get_dataset_info,
     list_datasets,
@@ -62,7 +62,7 @@ def _assert_same(a: Dataset, b: Dataset) -> None:
 def test_round_trip_generated_and_amlsim(
     engine: Engine, generated: Dataset, tmp_path: Path
 ) -> None:
-    from twincore.services.aml.samples import sample_dir
+    from twincore.services.aml.ingest.samples import sample_dir
 
     dataset_id = store_dataset(engine, generated)
     _assert_same(generated, load_dataset(engine, dataset_id))

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from twincore.apps.codegen import COMPONENTS
 from twincore.platform.cores import CoreServer
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.settings import Settings
+from twincore.services.codegen.component import COMPONENTS
 
 pytestmark = pytest.mark.anyio
 

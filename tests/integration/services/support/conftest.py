@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from twincore.platform.graph.falkordb_store import FalkorDBStore
-from twincore.services.support.northwind import LoadReport, load_northwind
+from twincore.services.support.knowledge.northwind import LoadReport, load_northwind
 
 
 @pytest.fixture(scope="session")

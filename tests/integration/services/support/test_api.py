@@ -19,9 +19,14 @@ from twincore.platform.graph.falkordb_store import FalkorDBStore
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 from twincore.services.support.api import TicketStatus, build_api
-from twincore.services.support.hosted import HostedSupport
+from twincore.services.support.knowledge.northwind import (
+    DATA_DIR,
+    LoadReport,
+    count_nodes,
+    load_northwind,
+)
 from twincore.services.support.models import TICKET_STATUSES
-from twincore.services.support.northwind import DATA_DIR, LoadReport, count_nodes, load_northwind
+from twincore.services.support.service import SupportService
 
 pytestmark = pytest.mark.anyio
 
@@ -37,8 +42,8 @@ def _unreachable() -> dict[str, CoreServer]:
 
 
 def _component(store: FalkorDBStore, *, autoload: bool | None = None) -> ServiceComponent:
-    def factory(router: RouterClient, settings: Settings) -> HostedSupport:
-        return HostedSupport(router, settings, store=store, autoload=autoload)
+    def factory(router: RouterClient, settings: Settings) -> SupportService:
+        return SupportService(router, settings, store=store, autoload=autoload)
 
     return ServiceComponent(name="support", factory=factory, api=build_api)
 

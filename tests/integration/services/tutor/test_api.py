@@ -18,7 +18,7 @@ from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.settings import Settings
 from twincore.services.tutor.component import COMPONENTS
-from twincore.services.tutor.knowledge import default_tree
+from twincore.services.tutor.curriculum.knowledge import default_tree
 from twincore.services.tutor.models import (
     TutorAttempt,
     TutorMastery,
@@ -157,6 +157,12 @@ async def test_bad_input_is_refused_with_a_message_and_nothing_stored(
 ) -> None:
     unreadable = await client.post("/v1/tutor/solve", json={"problem": "3x + = 22"})
     assert unreadable.status_code == 422 and "at position 6" in unreadable.text
+    assert unreadable.json()["error"]["type"] == "invalid_request_error"
+    word = "Tom has 3 apples and buys 4 more. How many apples does he have now?"
+    prose = await client.post("/v1/tutor/solve", json={"problem": word})
+    assert prose.status_code == 422 and "looks like a word problem" in prose.text
+    for leak in ("Traceback", 'File "', "<string>", ".py"):
+        assert leak not in prose.text and leak not in unreadable.text
     step = await client.post("/v1/tutor/check", json={"problem": "3x = 6", "steps": ["x = (2"]})
     assert step.status_code == 422 and "step 1" in step.text and "position 5" in step.text
     two = await client.post("/v1/tutor/solve", json={"problem": "x + y = 2"})
@@ -188,6 +194,7 @@ async def test_bad_input_is_refused_with_a_message_and_nothing_stored(
         "/v1/tutor/sessions/999/attempts", json={"problem": "x = 1", "steps": ["x = 1"]}
     )
     assert missing.status_code == 404 and "no tutor session 999" in missing.text
+    assert missing.json()["error"]["type"] == "not_found_error"
     assert (await client.get("/v1/tutor/sessions/999")).status_code == 404
     assert _count(database_url, TutorAttempt) == 0 and _count(database_url, TutorMastery) == 0
 

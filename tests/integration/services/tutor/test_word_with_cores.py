@@ -11,14 +11,14 @@ from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
+from twincore.platform.evals.gsm8k import load_gsm8k
 from twincore.platform.router.setup import build_router
 from twincore.platform.settings import Settings
 from twincore.services.tutor.component import COMPONENTS
-from twincore.services.tutor.explain import check_rewrite, friendly_reasons_detailed
-from twincore.services.tutor.gsm8k import load_gsm8k
-from twincore.services.tutor.gsm8k_eval import evaluate_runs, summarise
-from twincore.services.tutor.llm import tutor_chat_model
+from twincore.services.tutor.evals import SHIPPED_GSM8K, evaluate_runs, summarise
+from twincore.services.tutor.service import HINTS, SERVICE
 from twincore.services.tutor.solvers.dispatch import solve
+from twincore.services.tutor.steps.explain import check_rewrite, friendly_reasons_detailed
 
 pytestmark = pytest.mark.anyio
 
@@ -31,11 +31,12 @@ def swift(
 ) -> TwincoreChatModel:
     """The swift core through a router; these paths store nothing, so no database."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("tutor-word"))
-    return tutor_chat_model(build_router(smol_cores, settings), model="swift")
+    router = build_router(smol_cores, settings)
+    return TwincoreChatModel.for_service(router, SERVICE, HINTS, model="swift")
 
 
 async def test_two_gsm8k_problems_run_program_aided_and_direct(swift: TwincoreChatModel) -> None:
-    problems = load_gsm8k(limit=2)
+    problems = load_gsm8k(SHIPPED_GSM8K, limit=2)
     runs = await evaluate_runs(swift, "swift", problems, ("pal", "direct"))
     report = summarise(runs, problems, candidates=1)
     assert set(report["gsm8k_accuracy_by_run"]) == {"swift/pal", "swift/direct"}

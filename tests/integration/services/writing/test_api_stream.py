@@ -18,7 +18,7 @@ from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
 from twincore.services.writing.component import COMPONENTS
-from twincore.services.writing.generate import clean_reply
+from twincore.services.writing.generate.run import clean_reply
 
 HAIKU = {"style": "haiku", "topic": "autumn rain", "model": "swift", "stream": True}
 

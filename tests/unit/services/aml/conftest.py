@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from twincore.services.aml.frames import Dataset, accounts_frame, transactions_frame
+from twincore.services.aml.ingest.frames import Dataset, accounts_frame, transactions_frame
 
 DAY = 86_400
 HOUR = 3_600

@@ -7,9 +7,10 @@ from sqlalchemy.exc import IntegrityError
 
 from twincore.platform.db.engine import create_db_engine, session_factory, session_scope
 from twincore.platform.db.migrate import upgrade
+from twincore.platform.errors import Invalid, NotFound
 from twincore.services.writing.checkers import check_text
-from twincore.services.writing.classifier import load_classifier
-from twincore.services.writing.generate import Draft, WritingResult, WritingTask
+from twincore.services.writing.classify.classifier import load_classifier
+from twincore.services.writing.generate.drafts import Draft, WritingResult, WritingTask
 from twincore.services.writing.models import WritingRating
 from twincore.services.writing.registry import get_style
 from twincore.services.writing.store import (
@@ -52,11 +53,11 @@ def test_drafts_and_ratings_round_trip(database_url: str) -> None:
         }
 
         for bad in (0, 6, 3.5, True):
-            with pytest.raises(ValueError, match="1 to 5"):
+            with pytest.raises(Invalid, match="1 to 5"):
                 add_rating(sessions, first["id"], bad)  # type: ignore[arg-type]
-        with pytest.raises(LookupError, match="no draft 999"):
+        with pytest.raises(NotFound, match="no draft 999"):
             add_rating(sessions, 999, 3)
-        with pytest.raises(LookupError):
+        with pytest.raises(NotFound):
             get_draft(sessions, 999)
         # The schema itself refuses an out-of-range rating written around the store.
         with pytest.raises(IntegrityError), session_scope(sessions) as session:

@@ -1,0 +1,1 @@
+"""The style classifier (`classifier`) and the labelled-draft corpus it trains on (`labelled`)."""
