@@ -107,6 +107,35 @@ class ServiceComponent:
         if self.name in RESERVED_SERVICE_NAMES or not self.name.isidentifier():
             raise ValueError(f"service name {self.name!r} is reserved or not an identifier")
 
+    @classmethod
+    def standard(
+        cls,
+        package: str,
+        service_class: str,
+        *,
+        title: str,
+        cli: bool = False,
+        evals: bool = True,
+        bench: bool = False,
+    ) -> ServiceComponent:
+        """The component of a service package laid out on the standard skeleton: named after
+        its package, `service.py` holds `service_class`, `api.py` holds `build_api`, the screen
+        is `twincore.apps.<name>:build`, `cli.py` holds `app`, `eval_command` and
+        `bench_command`, `models.py` the tables and `migrations/` the Alembic versions."""
+        name = package.rsplit(".", 1)[-1]
+        return cls(
+            name=name,
+            factory=f"{package}.service:{service_class}",
+            api=f"{package}.api:build_api",
+            title=title,
+            ui=f"twincore.apps.{name}:build",
+            cli=f"{package}.cli:app" if cli else None,
+            evals=f"{package}.cli:eval_command" if evals else None,
+            bench=f"{package}.cli:bench_command" if bench else None,
+            tables=(f"{package}.models",),
+            migrations=f"{package}:migrations",
+        )
+
     def build_service(self, router: RouterClient, settings: Settings) -> Any:
         """The service object, over `router`."""
         factory = resolve(self.factory) if isinstance(self.factory, str) else self.factory

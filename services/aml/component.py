@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
 
+# The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
+# migrations/ and the screen apps/aml.py.
 COMPONENTS = (
-    ServiceComponent(
-        name="aml",
-        factory="twincore.services.aml.service:AmlService",
-        api="twincore.services.aml.api:build_api",
-        title="AML",
-        ui="twincore.apps.aml:build",
-        cli="twincore.services.aml.cli:app",
-        evals="twincore.services.aml.cli:eval_command",
-        bench="twincore.services.aml.cli:bench_command",
-        tables=("twincore.services.aml.models",),
-        migrations="twincore.services.aml:migrations",
+    ServiceComponent.standard(
+        "twincore.services.aml", "AmlService", title="AML", cli=True, bench=True
     ),
 )

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
 
+# The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
+# migrations/ and the screen apps/codegen.py.
 COMPONENTS = (
-    ServiceComponent(
-        name="codegen",
-        factory="twincore.services.codegen.service:CodegenService",
-        api="twincore.services.codegen.api:build_api",
-        title="Code generation",
-        ui="twincore.apps.codegen:build",
-        evals="twincore.services.codegen.cli:eval_command",
-        tables=("twincore.services.codegen.models",),
-        migrations="twincore.services.codegen:migrations",
+    ServiceComponent.standard(
+        "twincore.services.codegen", "CodegenService", title="Code generation"
     ),
 )

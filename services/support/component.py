@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
 
+# The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
+# migrations/ and the screen apps/support.py.
 COMPONENTS = (
-    ServiceComponent(
-        name="support",
-        factory="twincore.services.support.service:SupportService",
-        api="twincore.services.support.api:build_api",
-        title="Support",
-        ui="twincore.apps.support:build",
-        cli="twincore.services.support.cli:app",
-        evals="twincore.services.support.cli:eval_command",
-        tables=("twincore.services.support.models",),
-        migrations="twincore.services.support:migrations",
+    ServiceComponent.standard(
+        "twincore.services.support", "SupportService", title="Support", cli=True
     ),
 )

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
 
+# The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
+# migrations/ and the screen apps/tutor.py.
 COMPONENTS = (
-    ServiceComponent(
-        name="tutor",
-        factory="twincore.services.tutor.service:TutorService",
-        api="twincore.services.tutor.api:build_api",
-        title="Math tutor",
-        ui="twincore.apps.tutor:build",
-        evals="twincore.services.tutor.cli:eval_command",
-        tables=("twincore.services.tutor.models",),
-        migrations="twincore.services.tutor:migrations",
-    ),
+    ServiceComponent.standard("twincore.services.tutor", "TutorService", title="Math tutor"),
 )

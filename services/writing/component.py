@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from twincore.platform.components import ServiceComponent
 
+# The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
+# migrations/ and the screen apps/writing.py.
 COMPONENTS = (
-    ServiceComponent(
-        name="writing",
-        factory="twincore.services.writing.service:WritingService",
-        api="twincore.services.writing.api:build_api",
-        title="Writing",
-        ui="twincore.apps.writing:build",
-        cli="twincore.services.writing.cli:app",
-        evals="twincore.services.writing.cli:eval_command",
-        tables=("twincore.services.writing.models",),
-        migrations="twincore.services.writing:migrations",
+    ServiceComponent.standard(
+        "twincore.services.writing", "WritingService", title="Writing", cli=True
     ),
 )
