@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from twincore.apps.calls import shown_stream
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk
-from twincore.platform.errors import clean_message, user_message
+from twincore.platform.errors import clean_message
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.types import Decision, RouteError, RouteRequest
 
@@ -31,21 +32,17 @@ async def stream_answer(
         model,
     )
     text, decision = "", None
-    try:
-        async for event in router.stream(request):
-            if isinstance(event, RouteError):
-                raise gr.Error(clean_message(event.message))
-            if isinstance(event, Decision):
-                decision = event
-            elif isinstance(event, Chunk):
-                if event.error:
-                    raise gr.Error(f"The core failed: {clean_message(event.error)}")
-                text += event.text
-            yield text, decision
-    except gr.Error:
-        raise
-    except Exception as error:  # a router replica down, a Ray wrapper: one plain sentence
-        raise gr.Error(user_message(error)) from error
+    # A router replica down or a Ray wrapper arrives as one plain sentence (shown_stream).
+    async for event in shown_stream(router.stream(request)):
+        if isinstance(event, RouteError):
+            raise gr.Error(clean_message(event.message))
+        if isinstance(event, Decision):
+            decision = event
+        elif isinstance(event, Chunk):
+            if event.error:
+                raise gr.Error(f"The core failed: {clean_message(event.error)}")
+            text += event.text
+        yield text, decision
 
 
 @dataclass(frozen=True)
