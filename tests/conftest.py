@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from sqlalchemy import inspect
 
 from twincore.platform.db import Base, create_db_engine
@@ -57,9 +60,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     if not POSTGRES_URL:
         pytest.skip("TWINCORE_DATABASE_URL is not set (CI sets it to a PostgreSQL database)")
-    _drop_everything(POSTGRES_URL)
-    yield POSTGRES_URL
-    _drop_everything(POSTGRES_URL)
+    # One PostgreSQL database serves every xdist worker: a test holds it alone from the first
+    # drop to the last, or two workers' migrations collide (alembic_version created twice).
+    name = hashlib.sha256(POSTGRES_URL.encode()).hexdigest()[:16]
+    with FileLock(Path(tempfile.gettempdir()) / f"twincore-postgres-{name}.lock"):
+        _drop_everything(POSTGRES_URL)
+        yield POSTGRES_URL
+        _drop_everything(POSTGRES_URL)
 
 
 def _drop_everything(url: str) -> None:
