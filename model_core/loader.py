@@ -2,7 +2,9 @@
 file, or a preset name with random weights.
 
 The model is built on the meta device and the checkpoint's tensors are assigned to it one by one,
-so loading holds about one copy of the weights (in the target dtype) at its peak.
+so loading holds about one copy of the weights (in the target dtype) at its peak. With a
+quantization mode the projections are quantized as they stream in (see `StreamQuantizer`), so
+the float model never exists whole: loading a GGUF as int8 peaks near the int8 model's size.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from typing import Any
 import torch
 from gguf import GGUFReader
 from safetensors import safe_open
+from torch import nn
 
 from twincore.model_core.config import ModelConfig, load_config, load_preset, preset_names
 from twincore.model_core.fp8 import BLOCK, FP8_DTYPE, dequantize_fp8_block
-from twincore.model_core.gguf_file import config_from_gguf, gguf_state_dict
+from twincore.model_core.gguf_file import GGUFLayout, gguf_layout, gguf_state_dict
+from twincore.model_core.load_memory import trim_heap
 from twincore.model_core.model import Transformer
+from twincore.model_core.quant import QuantMode, StreamQuantizer, quantize_model
 
 logger = logging.getLogger(__name__)
 
@@ -44,28 +49,45 @@ class CheckpointMismatchError(ValueError):
 
 
 def load_model(
-    source: str | Path | GGUFReader,
+    source: str | Path | GGUFReader | GGUFLayout,
     *,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
     seed: int = 0,
+    quantization: QuantMode | None = None,
+    group_size: int = 32,
 ) -> Transformer:
-    """A model from a checkpoint directory, a .gguf file (or its open reader, to share with the
-    tokenizer), or a preset name (random weights from seed)."""
+    """A model from a checkpoint directory, a .gguf file (its open reader, to share with the
+    tokenizer, or its `gguf_layout`, to drop the reader first), or a preset name (random
+    weights from seed).
+
+    With `quantization`, the result equals loading in float32 and then
+    `quantize_model(model, quantization, group_size=group_size, activation_dtype=dtype)`,
+    without ever holding the float model (presets: quantized after the random init).
+    """
     started = time.perf_counter()
-    path = Path(str(source.data.filename)) if isinstance(source, GGUFReader) else Path(source)
-    if path.suffix == ".gguf" and path.is_file():
-        reader = source if isinstance(source, GGUFReader) else GGUFReader(path)
-        config = config_from_gguf(reader)
-        model = _assign(config, gguf_state_dict(reader, config), dtype, device)
+    layout: GGUFLayout | None
+    if isinstance(source, GGUFLayout | GGUFReader):
+        layout = source if isinstance(source, GGUFLayout) else gguf_layout(source)
+        path = layout.path
+    else:
+        path = Path(source)
+        layout = gguf_layout(path) if path.suffix == ".gguf" and path.is_file() else None
+    if layout is not None:
+        tensors = gguf_state_dict(layout)
+        model = _assign(layout.config, tensors, dtype, device, quantization, group_size)
     elif path.is_dir():
         with ExitStack() as stack:
             handles = _open_safetensors(path, stack)
             config = _drop_absent_mtp(load_config(path), handles)
-            tensors = _read_safetensors(handles, _fp8_block(path), dtype)
-            model = _assign(config, tensors, dtype, device)
+            weights = _read_safetensors(handles, _fp8_block(path), dtype)
+            model = _assign(config, weights, dtype, device, quantization, group_size)
     elif str(source) in preset_names():
-        return init_random(load_preset(str(source)), seed=seed, dtype=dtype, device=device)
+        if quantization is None:
+            return init_random(load_preset(str(source)), seed=seed, dtype=dtype, device=device)
+        model = init_random(load_preset(str(source)), seed=seed, device=device)
+        quantize_model(model, quantization, group_size=group_size, activation_dtype=dtype)
+        return model
     else:
         raise ValueError(
             f"{source!s} is neither a checkpoint directory, a .gguf file nor a preset"
@@ -127,32 +149,56 @@ def _assign(
     tensors: Iterable[tuple[str, torch.Tensor]],
     dtype: torch.dtype,
     device: str | torch.device,
+    quantization: QuantMode | None = None,
+    group_size: int = 32,
 ) -> Transformer:
-    """Build the model on meta and assign the streamed tensors, cast one at a time, to it."""
+    """Build the model on meta and assign the streamed tensors, cast (or quantized) one at a
+    time, to it."""
     with torch.device("meta"):
         model = Transformer(config)
     expected = set(model.state_dict())
+    quantizer = None
+    if quantization is not None:
+        quantizer = StreamQuantizer(
+            model, quantization, group_size=group_size, activation_dtype=dtype
+        )
+    embed, head = "model.embed_tokens.weight", "lm_head.weight"
+    seen: set[str] = set()
     loaded: dict[str, torch.Tensor] = {}
     for name, tensor in tensors:
         target = our_name(name, config)
-        if target is None:
-            continue
-        wanted = torch.float32 if target.endswith(FLOAT32_SUFFIXES) else dtype
-        loaded[target] = tensor.to(device=device, dtype=wanted)
-    embed, head = "model.embed_tokens.weight", "lm_head.weight"
-    if config.tie_word_embeddings and embed in loaded:
         # Tied checkpoints normally omit the head; one that repeats it is redundant.
-        loaded[head] = loaded[embed]
-    _check_names(expected, loaded)
-    model.load_state_dict(loaded, strict=True, assign=True)
-    if config.tie_word_embeddings:
+        if target is None or (config.tie_word_embeddings and target == head):
+            continue
+        seen.add(target)
+        if quantizer is not None:
+            kept = quantizer.take(target, tensor)
+            if kept is not None:
+                loaded[target] = kept.to(device)
+        else:
+            wanted = torch.float32 if target.endswith(FLOAT32_SUFFIXES) else dtype
+            loaded[target] = tensor.to(device=device, dtype=wanted)
+        del tensor  # before the stream reads the next one
+        trim_heap()  # the float temporaries' pages, which glibc would keep (see trim_heap)
+    if config.tie_word_embeddings and embed in loaded:
+        seen.add(head)
+        if quantizer is None or head not in quantizer.consumed:
+            loaded[head] = loaded[embed]
+    _check_names(expected, seen)
+    model.load_state_dict(loaded, strict=False, assign=True)
+    if config.tie_word_embeddings and isinstance(model.lm_head, nn.Linear):
         # assign=True wrapped the shared tensor in two Parameters; make them one again.
         model.lm_head.weight = model.model.embed_tokens.weight
+    if quantizer is not None:
+        logger.info(
+            "quantized %s to %s while loading: layers by path %s",
+            config.name, quantization, dict(quantizer.kernel_paths) or "-",
+        )  # fmt: skip
     return model.to(device).eval()  # moves the rotary tables, which are not in the checkpoint
 
 
-def _check_names(expected: set[str], loaded: Mapping[str, torch.Tensor]) -> None:
-    missing, unexpected = sorted(expected - set(loaded)), sorted(set(loaded) - expected)
+def _check_names(expected: set[str], loaded: set[str]) -> None:
+    missing, unexpected = sorted(expected - loaded), sorted(loaded - expected)
     if not missing and not unexpected:
         return
 

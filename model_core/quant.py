@@ -15,22 +15,26 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from twincore.model_core.config import config_from_dict
+from twincore.model_core.load_memory import trim_heap
 from twincore.model_core.model import Gate, Transformer
 from twincore.model_core.quant_linear import (
     Int4Linear,
     Int8Linear,
     int4_group_for,
+    quantize_int4,
     unpack_nibbles,
 )
 
@@ -42,11 +46,15 @@ KEEP_FLOAT = ("kv_b_proj",)
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "quantization.json"
 FORMAT_VERSION = 1
+QUANTIZE_ELEMENTS = 1 << 22
+"""Float weights quantized per block of rows by `StreamQuantizer` (16 MB of float32: the
+quantizers hold a few temporaries of that size)."""
 __all__ = [
     "Int4Linear",
     "Int8Linear",
     "QuantMode",
     "QuantReport",
+    "StreamQuantizer",
     "load_quantized",
     "quantize_model",
     "save_quantized",
@@ -159,6 +167,131 @@ def quantize_model(
     return report
 
 
+class StreamQuantizer:
+    """`quantize_model` done tensor by tensor while a model built on meta is loaded, so the whole
+    float model never exists: each projection's float weight becomes its quantized layer as it
+    arrives, a block of rows at a time, and every other tensor is cast to the dtype it keeps.
+
+    The codes and scales equal `quantize_model`'s on the float model (both quantizers work row by
+    row). A tied head is quantized from the embedding when that arrives. Peak transient beyond
+    the caller's float tensor: its codes and one block's temporaries (int4 packing converts the
+    codes to int32 once, 4 bytes per weight).
+    """
+
+    def __init__(
+        self,
+        model: Transformer,
+        mode: QuantMode,
+        *,
+        group_size: int = 32,
+        activation_dtype: torch.dtype = torch.bfloat16,
+    ) -> None:
+        if mode not in get_args(QuantMode):
+            modes = get_args(QuantMode)
+            raise ValueError(f"unknown quantization mode {mode!r}; use one of {modes}")
+        self.model, self.mode, self.group_size = model, mode, group_size
+        self.dtype = activation_dtype
+        linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+        self._targets = {
+            name: linear
+            for name, linear in linears.items()
+            if mode != "none" and name.rsplit(".", 1)[-1] not in KEEP_FLOAT
+        }
+        params = {name for name, _ in model.named_parameters()}
+        gates = [name for name, module in model.named_modules() if isinstance(module, Gate)]
+        # quantize_model keeps routers and every buffer (loaded float32) in float32.
+        self._float32 = {n for n in model.state_dict() if n not in params}
+        self._float32 |= {n for n in params if n.rpartition(".")[0] in gates}
+        self._tied_head = model.config.tie_word_embeddings and "lm_head" in self._targets
+        self._built: dict[str, Int8Linear | Int4Linear] = {}
+        self._biases: dict[str, Tensor] = {}
+        self.consumed: set[str] = set()
+        """Checkpoint names that went into quantized layers (a tied head included)."""
+        self.kernel_paths: Counter[str] = Counter()
+
+    @torch.no_grad()
+    def take(self, name: str, tensor: Tensor) -> Tensor | None:
+        """The tensor to assign to `name`, cast to the dtype it keeps; None when it went into a
+        quantized layer (set on the model already)."""
+        module, _, leaf = name.rpartition(".")
+        if module in self._targets and leaf in ("weight", "bias"):
+            self.consumed.add(name)
+            if leaf == "bias":
+                self._take_bias(module, tensor)
+            else:
+                self._quantize(module, tensor)
+            return None
+        if self._tied_head and name == "model.embed_tokens.weight":
+            self.consumed.add("lm_head.weight")
+            self._quantize("lm_head", tensor)
+        return tensor.to(torch.float32 if name in self._float32 else self.dtype)
+
+    def _take_bias(self, module: str, bias: Tensor) -> None:
+        layer = self._built.get(module)
+        if layer is None:
+            self._biases[module] = bias  # [N], small: held until its weight arrives
+        else:  # what the constructor does with a bias
+            layer.bias = nn.Parameter(bias.to(self.dtype), requires_grad=False)
+
+    def _quantize(self, module: str, weight: Tensor) -> None:
+        # weight: [N, K] float32
+        bias = self._biases.pop(module, None)
+        layer: Int8Linear | Int4Linear
+        if self.mode == "int8":
+            codes, scales = _int8_rows(weight, self.dtype)
+            layer = Int8Linear(codes, scales, bias, compute_dtype=self.dtype)
+        else:
+            group = int4_group_for(weight.shape[1], self.group_size)
+            codes4, scales_and_zeros = _int4_rows(weight, group, self.dtype)
+            layer = Int4Linear(
+                codes4,
+                scales_and_zeros,
+                bias,
+                in_features=weight.shape[1],
+                group_size=group,
+                compute_dtype=self.dtype,
+            )
+        self.kernel_paths[layer.kernel] += 1
+        self._built[module] = layer
+        self.model.set_submodule(module, layer)
+
+
+def _row_blocks(rows: int, cols: int) -> Iterator[slice]:
+    step = max(1, QUANTIZE_ELEMENTS // max(cols, 1))
+    for start in range(0, rows, step):
+        yield slice(start, min(start + step, rows))
+
+
+def _int8_rows(weight: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """`Int8Linear.from_linear`'s codes [N, K] int8 and scales [N] dtype, a block of rows at a
+    time (it quantizes each row on its own, so the blocks give the same numbers)."""
+    n, k = weight.shape
+    codes, scales = torch.empty(n, k, dtype=torch.int8), torch.empty(n, dtype=dtype)
+    for rows in _row_blocks(n, k):
+        part = Int8Linear.from_linear(_linear_of(weight[rows]), compute_dtype=dtype)
+        codes[rows], scales[rows] = part.weight_int8, part.scales
+    return codes, scales
+
+
+def _int4_rows(weight: Tensor, group: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """`quantize_int4`'s codes [N, Kp] (as uint8) and scales_and_zeros [Kp / group, N, 2], a
+    block of rows at a time (its groups never cross rows)."""
+    n, k = weight.shape
+    padded = math.ceil(k / group) * group
+    codes = torch.empty(n, padded, dtype=torch.uint8)
+    scales_and_zeros = torch.empty(padded // group, n, 2, dtype=dtype)
+    for rows in _row_blocks(n, k):
+        codes[rows], scales_and_zeros[:, rows] = quantize_int4(weight[rows], group, dtype)
+    return codes, scales_and_zeros
+
+
+def _linear_of(weight: Tensor) -> nn.Linear:
+    """A bias-free nn.Linear around `weight` [N, K] (a view), for `from_linear`."""
+    linear = nn.Linear(weight.shape[1], weight.shape[0], bias=False, device="meta")
+    linear.weight = nn.Parameter(weight, requires_grad=False)
+    return linear
+
+
 def _cast_floats(model: nn.Module, dtype: torch.dtype) -> None:
     """Cast float parameters to dtype in place (ties survive), routers to float32; buffers
     (rotary tables, routing correction bias) stay as they are."""
@@ -218,39 +351,61 @@ def save_quantized(model: Transformer, directory: Path, *, source: str | None = 
 
 def load_quantized(directory: Path) -> Transformer:
     """Rebuild a model written by `save_quantized`: built on meta, quantized layers rebuilt
-    from their codes, everything else assigned from the file."""
+    from their codes, everything else assigned from the file.
+
+    Tensors are read one at a time with pread (a memory map's touched pages would count in RSS
+    beside the copies) and copied to 64-byte aligned memory where they are not: the int8 and
+    int4 CPU kernels read with aligned vector loads and crash otherwise. Largest transient first
+    (an int4 layer's codes unpacked to int32 for packing, else the tensor or its alignment
+    copy), so it comes while the model is still small.
+    """
     meta = json.loads((directory / META_FILE).read_text())
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{directory}: unsupported quantized format {meta.get('format_version')}")
     config = config_from_dict(meta["config"])
     dtype = getattr(torch, meta["activation_dtype"])
-    # load_file hands out tensors at arbitrary byte offsets; the int8 and int4 CPU kernels read
-    # with aligned vector loads and crash on them, so each tensor moves into torch's aligned memory.
-    tensors = {name: t.clone() for name, t in load_file(directory / WEIGHTS_FILE).items()}
     with torch.device("meta"):
         model = Transformer(config)
-    for name in [n.removesuffix(".weight_int8") for n in tensors if n.endswith(".weight_int8")]:
-        layer = Int8Linear(
-            tensors.pop(f"{name}.weight_int8"),
-            tensors.pop(f"{name}.scales"),
-            tensors.pop(f"{name}.bias", None),
-            compute_dtype=dtype,
-        )
-        model.set_submodule(name, layer)
-    for name in [n.removesuffix(".qweight") for n in tensors if n.endswith(".qweight")]:
-        old = model.get_submodule(name)
-        assert isinstance(old, nn.Linear), f"{name} is not a linear layer"
-        codes = unpack_nibbles(tensors.pop(f"{name}.qweight"))  # [N, Kp]
-        scales_and_zeros = tensors.pop(f"{name}.scales_and_zeros")  # [Kp / group, N, 2]
-        layer4 = Int4Linear(
-            codes,
-            scales_and_zeros,
-            tensors.pop(f"{name}.bias", None),
-            in_features=old.in_features,
-            group_size=codes.shape[1] // scales_and_zeros.shape[0],
-            compute_dtype=dtype,
-        )
-        model.set_submodule(name, layer4)
+    tensors: dict[str, Tensor] = {}
+    with _open_weights(directory / WEIGHTS_FILE) as weights:
+        names = set(weights.keys())
+        quantized = {n.rpartition(".")[0] for n in names if n.endswith(_CODES)}
+
+        def read(name: str) -> Tensor:
+            return _aligned(weights.get_tensor(name))
+
+        def read_bias(layer: str) -> Tensor | None:
+            return read(f"{layer}.bias") if f"{layer}.bias" in names else None
+
+        def transient(name: str) -> int:  # elements; int4 codes unpack to 2 int32 per byte
+            elements = math.prod(weights.get_slice(name).get_shape())
+            return int(elements) * (8 if name.endswith(".qweight") else 1)
+
+        for name in sorted(names, key=transient, reverse=True):
+            layer, _, leaf = name.rpartition(".")
+            if leaf == "weight_int8":
+                int8 = Int8Linear(
+                    read(name), read(f"{layer}.scales"), read_bias(layer), compute_dtype=dtype
+                )
+                model.set_submodule(layer, int8)
+            elif leaf == "qweight":
+                old = model.get_submodule(layer)
+                assert isinstance(old, nn.Linear), f"{layer} is not a linear layer"
+                codes = unpack_nibbles(read(name))  # [N, Kp]
+                scales_and_zeros = read(f"{layer}.scales_and_zeros")  # [Kp / group, N, 2]
+                int4 = Int4Linear(
+                    codes,
+                    scales_and_zeros,
+                    read_bias(layer),
+                    in_features=old.in_features,
+                    group_size=codes.shape[1] // scales_and_zeros.shape[0],
+                    compute_dtype=dtype,
+                )
+                del codes
+                model.set_submodule(layer, int4)
+            elif layer not in quantized:  # a quantized layer's parts come with its codes
+                tensors[name] = read(name)
+            trim_heap()  # see trim_heap: transients freed in glibc's heap stay resident
     result = model.load_state_dict(tensors, strict=False, assign=True)
     if isinstance(model.lm_head, nn.Linear) and config.tie_word_embeddings:
         model.lm_head.weight = model.model.embed_tokens.weight
@@ -262,3 +417,20 @@ def load_quantized(directory: Path) -> Transformer:
         )
     logger.info("loaded %s checkpoint of %s from %s", meta["mode"], config.name, directory)
     return model.eval()
+
+
+_CODES = (".weight_int8", ".qweight")
+"""Tensor names that carry a quantized layer's codes."""
+
+
+def _open_weights(path: Path) -> Any:
+    """safe_open reading with pread (safetensors >= 0.8); older versions fall back to mmap."""
+    try:
+        return safe_open(path, framework="pt", backend="pread")
+    except TypeError:
+        return safe_open(path, framework="pt")
+
+
+def _aligned(tensor: Tensor) -> Tensor:
+    """`tensor`, or a copy in torch's own (64-byte aligned) memory when its data is not."""
+    return tensor if tensor.data_ptr() % 64 == 0 else tensor.clone()

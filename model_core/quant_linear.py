@@ -1,9 +1,13 @@
 """Weight-only quantized replacements for nn.Linear: per-row int8 and group-wise asymmetric int4.
 
-Both run PyTorch's CPU weight-only kernels where they apply and fall back to dequantize +
-F.linear elsewhere. Activations are cast to the layer's compute dtype and the result back to
-the input dtype; bfloat16 is the dtype that makes the kernels fast (fp32 activations are slower
-through the kernels than an fp32 matmul).
+Three compute paths, chosen per layer at construction (`kernel`):
+- twincore's CPU kernels (twincore.model_core.kernels: AVX-512 VNNI, each weight byte read once
+  per call, activations rounded to int8 per block) where the library loads and the shape fits;
+- else PyTorch's CPU weight-only kernels where they apply;
+- else dequantize + F.linear (any device).
+Activations are cast to the layer's compute dtype (twincore's kernels take float32 and bfloat16
+as they come) and the result back to the input dtype; bfloat16 is the dtype that makes the aten
+kernels fast (fp32 activations are slower through them than an fp32 matmul).
 
 Conventions, checked numerically in tests/unit/model_core/test_quant.py:
 - int8: w[n, k] = q[n, k] * scale[n], q in [-127, 127];
@@ -12,7 +16,8 @@ Conventions, checked numerically in tests/unit/model_core/test_quant.py:
   so zero = min + 8 * scale (the tinygemm convention); `scales_and_zeros` is [K/group, N, 2]
   in the activation dtype. `aten._convert_weight_to_int4pack_for_cpu(q [N, K] int32, 1)` packs
   q into a layout that depends on the CPU (AVX512, AVX2 or scalar), so files hold a portable
-  layout instead: uint8 [N, K/2], even k in the low nibble.
+  layout instead: uint8 [N, K/2], even k in the low nibble. twincore's int4 kernel packs its
+  own tile layout (`kernels.pack_int4`); its int8 kernel reads `weight_int8` as it is.
 """
 
 from __future__ import annotations
@@ -24,11 +29,22 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the universal alias)
 from torch import Tensor, nn
 
+from twincore.model_core import kernels
+
 logger = logging.getLogger(__name__)
 
 INT8_KERNEL = "int8pack_mm"
 INT4_KERNEL = "int4pack_mm_for_cpu"
 DEQUANTIZE = "dequantize"
+TWINCORE_INT8 = "twincore_int8"
+TWINCORE_INT4 = "twincore_int4"
+TWINCORE_KERNELS = (TWINCORE_INT8, TWINCORE_INT4)
+TWINCORE_INT8_MAX_ROWS = 256
+"""Rows up to which the twincore int8 kernel runs (in passes of 16 rows, each reading the
+weight once); above, dequantizing once and the dense bf16 matmul. Measured for 8960x1536 on
+2 busy threads: the kernel 49 vs 141 ms at 128 rows and 189 vs 530 ms at 512; quiet, the
+dense path took ~36 ms at 512 rows, about 32 kernel passes, so the two meet near 512.
+The int4 kernel runs at any row count: dequantizing int4 costs far more (~400 ms here)."""
 INT4_GROUP_SIZES = (32, 64, 128, 256)
 """Group sizes the CPU int4 kernel accepts."""
 DEQUANTIZE_ABOVE_ROWS = 32
@@ -39,8 +55,15 @@ _UNPACK_ROWS = 256
 """Rows probed at a time when unpacking the int4 kernel layout (a multiple of its row blocks)."""
 
 
+_ATEN_KERNELS = (INT8_KERNEL, INT4_KERNEL)
+
+
 def _kernel_usable(name: str, device: torch.device) -> bool:
     return device.type == "cpu" and hasattr(torch.ops.aten, name)
+
+
+def _twincore_usable(device: torch.device) -> bool:
+    return device.type == "cpu" and kernels.available()
 
 
 class _WeightOnlyLinear(nn.Module):
@@ -64,11 +87,31 @@ class _WeightOnlyLinear(nn.Module):
     def _disable_kernel(self) -> None:
         self.kernel = DEQUANTIZE
 
+    def _call_twincore(self, flat: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _twincore_applies(self, rows: int) -> bool:
+        return rows > 0
+
     def forward(self, x: Tensor) -> Tensor:
         # x: [..., K] -> [..., N]
+        if self.kernel in TWINCORE_KERNELS and x.device.type == "cpu":
+            flat = x.reshape(-1, self.in_features)  # [M, K]
+            if self._twincore_applies(flat.shape[0]):
+                if x.dtype not in (torch.float32, torch.bfloat16):
+                    flat = flat.to(self.compute_dtype)
+                try:
+                    result = self._call_twincore(flat.contiguous())  # bias included
+                except RuntimeError as exc:
+                    logger.warning("%s failed (%s); dequantizing from now on", self.kernel, exc)
+                    self._disable_kernel()
+                else:
+                    if result.dtype != x.dtype:
+                        result = result.to(x.dtype)
+                    return result.reshape(*x.shape[:-1], self.out_features)
         flat = x.reshape(-1, self.in_features).to(self.compute_dtype)  # [M, K]
         out: Tensor | None = None
-        if self.kernel != DEQUANTIZE and self._kernel_applies(flat.shape[0]):
+        if self.kernel in _ATEN_KERNELS and self._kernel_applies(flat.shape[0]):
             flat = flat.contiguous()
             if flat.data_ptr() % 64:
                 # The CPU kernels use aligned vector loads and crash on data that is not 64-byte
@@ -109,9 +152,11 @@ class Int8Linear(_WeightOnlyLinear):
         self.bias = (
             None if bias is None else nn.Parameter(bias.to(compute_dtype), requires_grad=False)
         )
-        # The bf16 kernel returns wrong sums or crashes when K is not a multiple of 16 (measured).
+        # The bf16 aten kernel returns wrong sums or crashes when K is not a multiple of 16.
         usable = _kernel_usable("_weight_int8pack_mm", weight_int8.device)
         self.kernel = INT8_KERNEL if usable and self.in_features % 16 == 0 else DEQUANTIZE
+        if kernels.int8_fits(*weight_int8.shape) and _twincore_usable(weight_int8.device):
+            self.kernel = TWINCORE_INT8
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, *, compute_dtype: torch.dtype) -> Int8Linear:
@@ -135,6 +180,12 @@ class Int8Linear(_WeightOnlyLinear):
         out: Tensor = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scales)
         return out
 
+    def _twincore_applies(self, rows: int) -> bool:
+        return 0 < rows <= TWINCORE_INT8_MAX_ROWS
+
+    def _call_twincore(self, flat: Tensor) -> Tensor:
+        return kernels.int8_mm(flat, self.weight_int8, self.scales, self.bias)
+
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, path={self.kernel}"
 
@@ -142,8 +193,9 @@ class Int8Linear(_WeightOnlyLinear):
 class Int4Linear(_WeightOnlyLinear):
     """y = x W^T + b with W stored as 4-bit codes, one scale and zero per group of K columns.
 
-    `packed` holds the CPU kernel's layout [N, K/2] when the kernel runs, else the portable one
-    [N, Kp/2] (Kp = K rounded up to whole groups; the padding columns are never used).
+    `packed` holds the layout of the kernel that runs (twincore's tiles or aten's CPU layout,
+    both [N, K/2]), else the portable one [N, Kp/2] (Kp = K rounded up to whole groups; the
+    padding columns are never used).
     """
 
     packed: Tensor
@@ -170,13 +222,19 @@ class Int4Linear(_WeightOnlyLinear):
             and self.out_features % 16 == 0  # the packing routine's requirement
         )
         self.kernel = INT4_KERNEL if usable else DEQUANTIZE
-        packed = (
-            torch.ops.aten._convert_weight_to_int4pack_for_cpu(
+        ours = codes.shape[1] == in_features and kernels.int4_fits(
+            self.out_features, in_features, group_size
+        )
+        if ours and _twincore_usable(codes.device):
+            self.kernel = TWINCORE_INT4
+        if self.kernel == TWINCORE_INT4:
+            packed = kernels.pack_int4(codes)
+        elif self.kernel == INT4_KERNEL:
+            packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(
                 codes.to(torch.int32).contiguous(), 1
             )
-            if usable
-            else pack_nibbles(codes)
-        )
+        else:
+            packed = pack_nibbles(codes)
         self.register_buffer("packed", packed)
         self.register_buffer("scales_and_zeros", scales_and_zeros.to(compute_dtype).contiguous())
         self.bias = (
@@ -203,6 +261,8 @@ class Int4Linear(_WeightOnlyLinear):
 
     def codes(self) -> Tensor:
         """The 4-bit codes [N, Kp] as int32, whatever layout `packed` is in."""
+        if self.kernel == TWINCORE_INT4:
+            return kernels.unpack_int4(self.packed)
         if self.kernel == INT4_KERNEL:
             return unpack_kernel_layout(self.packed, self.out_features, self.in_features)
         return unpack_nibbles(self.packed)
@@ -228,6 +288,9 @@ class Int4Linear(_WeightOnlyLinear):
             flat, self.packed, self.group_size, self.scales_and_zeros
         )
         return out
+
+    def _call_twincore(self, flat: Tensor) -> Tensor:
+        return kernels.int4_mm(flat, self.packed, self.scales_and_zeros, self.group_size, self.bias)
 
     def _disable_kernel(self) -> None:
         self.packed = pack_nibbles(self.codes())  # read the kernel layout before the path changes

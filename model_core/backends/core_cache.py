@@ -7,9 +7,15 @@ files, side by side) and later starts load that in a second or two.
 
 The slug is a readable name plus a short hash of everything that decides the result: the
 source's absolute path, the size and mtime (ns) of its files, the quantization mode and the
-quantized format version. A changed source therefore gets a new entry rather than a stale one;
-old entries are left for the operator to delete. Mode "none" is never cached: the float model
-is what the loader returns, so there is nothing to save.
+quantized format version. A changed source therefore gets a new entry rather than a stale one.
+Mode "none" is never cached: the float model is what the loader returns, so there is nothing
+to save.
+
+Old entries are evicted after every load: at most `keep_per_model` entries per model name, and
+with a byte budget the least recently used go until the rest fit; the entry just loaded never
+goes. An entry's last use is its folder's mtime, set on every hit. Evicting an entry another
+process loaded from is safe: loading copies the weights out and keeps no mapping of the files
+(one evicted while another process is reading it only costs that process a rebuild).
 
 Entries are written into a temporary folder beside the target and renamed into place, so a
 reader sees a whole entry or none; when two processes race, the first rename wins and the other
@@ -28,16 +34,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from gguf import GGUFReader
 
+from twincore.model_core.gguf_file import GGUFLayout, gguf_layout
 from twincore.model_core.loader import load_model
 from twincore.model_core.model import Transformer
 from twincore.model_core.quant import (
     FORMAT_VERSION,
     QuantMode,
     load_quantized,
-    quantize_model,
     save_quantized,
+    weight_bytes,
 )
 from twincore.model_core.sources import ModelSource, resolve_source
 from twincore.model_core.tokenizer import Tokenizer
@@ -46,13 +54,25 @@ logger = logging.getLogger(__name__)
 
 CORES_DIR = "cores"
 """Folder under the data dir that holds the cache entries."""
+KEEP_PER_MODEL = 2
+"""Entries kept per model name (its modes and source versions together)."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SLUG = re.compile(r"(?P<name>.+)-(?P<mode>none|int8|int4)-[0-9a-f]{16}")
 
 
 def load_core_model(
-    model: str, quantization: QuantMode, *, data_dir: Path
+    model: str,
+    quantization: QuantMode,
+    *,
+    data_dir: Path,
+    keep_per_model: int = KEEP_PER_MODEL,
+    max_bytes: int | None = None,
 ) -> tuple[Transformer, Tokenizer, bool]:
-    """The quantized model and tokenizer for `model`, and whether they came from the cache."""
+    """The quantized model and tokenizer for `model`, and whether they came from the cache.
+
+    Afterwards old entries are evicted (see `evict_entries`) down to `keep_per_model` per model
+    name and, when given, `max_bytes` in all.
+    """
     source = resolve_source(model, data_dir=data_dir)
     if source.path is None:
         raise ValueError(f"{model} is a preset without weights; a core needs real ones")
@@ -60,14 +80,63 @@ def load_core_model(
         transformer, tokenizer = _convert(source.path, quantization)
         return transformer, tokenizer, False
     entry = data_dir / CORES_DIR / cache_slug(source, quantization)
+    cached = _read_entry(entry) if entry.is_dir() else None
+    if cached is None:
+        logger.info("core cache miss for %s (%s): converting %s", model, quantization, source.path)
+        transformer, tokenizer = _convert(source.path, quantization)
+        _write_entry(entry, transformer, tokenizer, source=str(source.path))
+    else:
+        transformer, tokenizer = cached
     if entry.is_dir():
-        cached = _read_entry(entry)
-        if cached is not None:
-            return *cached, True
-    logger.info("core cache miss for %s (%s): converting %s", model, quantization, source.path)
-    transformer, tokenizer = _convert(source.path, quantization)
-    _write_entry(entry, transformer, tokenizer, source=str(source.path))
-    return transformer, tokenizer, False
+        _mark_used(entry)
+        try:
+            evict_entries(
+                entry.parent, in_use=entry, keep_per_model=keep_per_model, max_bytes=max_bytes
+            )
+        # Eviction only frees disk: a race with another process (an entry vanishing under
+        # iteration) or a permission problem may not stop this core from starting.
+        except OSError:
+            logger.warning("core cache eviction in %s failed", entry.parent, exc_info=True)
+    return transformer, tokenizer, cached is not None
+
+
+def evict_entries(
+    cores: Path, *, in_use: Path, keep_per_model: int = KEEP_PER_MODEL, max_bytes: int | None = None
+) -> list[Path]:
+    """Remove cache entries, least recently used first, until each model name keeps at most
+    `keep_per_model` and all together fit `max_bytes`; never `in_use`. Returns the removed.
+
+    Folders that are not entries (temporary ones of a write in progress, anything foreign) are
+    neither counted nor touched.
+    """
+    entries = [p for p in cores.iterdir() if p.is_dir() and _SLUG.fullmatch(p.name)]
+    entries.sort(key=_last_use, reverse=True)  # most recent first
+    groups: dict[str, list[Path]] = {}
+    for entry in entries:
+        groups.setdefault(_model_name(entry), []).append(entry)
+    doomed: list[Path] = []
+    for group in groups.values():
+        kept = [entry for entry in group if entry == in_use]  # counts against the allowance
+        for entry in group:
+            if entry == in_use:
+                continue
+            if len(kept) < keep_per_model:
+                kept.append(entry)
+            else:
+                doomed.append(entry)
+    if max_bytes is not None:
+        survivors = [e for e in entries if e not in doomed]
+        total = sum(_size(e) for e in survivors)
+        for entry in reversed(survivors):  # least recently used first
+            if total <= max_bytes:
+                break
+            if entry != in_use:
+                total -= _size(entry)
+                doomed.append(entry)
+    for entry in doomed:
+        logger.info("core cache: evicting %s (last used %s)", entry, time.ctime(_last_use(entry)))
+        shutil.rmtree(entry, ignore_errors=True)
+    return doomed
 
 
 def cache_slug(source: ModelSource, quantization: QuantMode) -> str:
@@ -84,19 +153,20 @@ def cache_slug(source: ModelSource, quantization: QuantMode) -> str:
 
 
 def _convert(path: Path, quantization: QuantMode) -> tuple[Transformer, Tokenizer]:
-    """Load the source as the engine needs it: float weights, then quantized in place."""
+    """Load the source as the engine needs it, each projection quantized as it streams in."""
     started = time.perf_counter()
+    source: Path | GGUFLayout = path
     if path.suffix == ".gguf":
         reader = GGUFReader(path)  # parsing the metadata takes seconds: once for both
-        transformer, tokenizer = load_model(reader), Tokenizer.from_gguf(reader)
+        tokenizer = Tokenizer.from_gguf(reader)
+        source = gguf_layout(reader)
+        del reader  # ~0.5 GB of parsed metadata (151k tokens): gone before the weights come
     else:
-        transformer, tokenizer = load_model(path), Tokenizer.from_dir(path)
-    loaded = time.perf_counter()
-    report = quantize_model(transformer, quantization)
+        tokenizer = Tokenizer.from_dir(path)
+    transformer = load_model(source, dtype=torch.bfloat16, quantization=quantization)
     logger.info(
-        "converted %s to %s in %.1f s (load %.1f s, quantize %.1f s), %.1f -> %.1f MB",
-        path, quantization, time.perf_counter() - started, loaded - started,
-        time.perf_counter() - loaded, report.bytes_before / 1e6, report.bytes_after / 1e6,
+        "converted %s to %s in %.1f s, %.1f MB",
+        path, quantization, time.perf_counter() - started, weight_bytes(transformer) / 1e6,
     )  # fmt: skip
     return transformer, tokenizer
 
@@ -140,6 +210,29 @@ def _write_entry(entry: Path, transformer: Transformer, tokenizer: Tokenizer, so
             shutil.rmtree(tmp, ignore_errors=True)
         return
     logger.info("core cache saved %s in %.1f s", entry, time.perf_counter() - started)
+
+
+def _mark_used(entry: Path) -> None:
+    try:
+        os.utime(entry)
+    except OSError:  # a read-only cache still serves; eviction order is only a little off
+        logger.debug("could not mark %s as used", entry, exc_info=True)
+
+
+def _last_use(entry: Path) -> float:
+    try:
+        return entry.stat().st_mtime
+    except OSError:  # removed meanwhile (another process evicted it)
+        return 0.0
+
+
+def _model_name(entry: Path) -> str:
+    match = _SLUG.fullmatch(entry.name)
+    return match.group("name") if match else entry.name
+
+
+def _size(entry: Path) -> int:
+    return sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
 
 
 def _fsync_files(directory: Path) -> None:

@@ -4,6 +4,12 @@ One worker thread owns the model and the pool. Each step it admits waiting seque
 batched decode pass for every sequence with one token to feed, then one chunk of one prefill,
 so a long prompt never stalls running streams for more than a chunk. Callers talk to it through
 `generate` (async iterator of chunks), `stream` / `complete` (synchronous) and `cancel`.
+
+With a drafter (engine/speculative.py) a sequence that decodes alone (nothing else running or
+waiting, its request not opted out with `SamplingParams.speculative=False`, n = 1) takes
+speculative steps: the drafter proposes k tokens and one target pass over k+1 rows keeps the
+agreeing ones. As soon as a second sequence runs, every row goes back to batched decoding, where
+one pass already serves many streams.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from twincore.model_core.engine.blocks import BlockPool, CacheLayout, OutOfBlock
 from twincore.model_core.engine.paged import PagedView
 from twincore.model_core.engine.sampling import make_generator, sample
 from twincore.model_core.engine.sequence import RequestState, Sequence
+from twincore.model_core.engine.speculative import Drafter, adapt_k, verify
 from twincore.model_core.engine.text import TextStream
 from twincore.model_core.engine.types import (
     Chunk,
@@ -35,6 +42,7 @@ from twincore.model_core.engine.types import (
     RequestTooLargeError,
     Usage,
 )
+from twincore.model_core.fuse import fuse_projections
 from twincore.model_core.model import MLA, Transformer
 from twincore.model_core.tokenizer import Tokenizer
 
@@ -49,16 +57,27 @@ class Engine:
         model: Transformer,
         tokenizer: Tokenizer | None = None,
         config: EngineConfig | None = None,
+        *,
+        draft: Drafter | None = None,
     ) -> None:
         self.model, self.tokenizer = model.eval(), tokenizer
         self.config = config or EngineConfig()
+        self.drafter = draft
+        self.device = model.model.embed_tokens.weight.device
+        # One matmul for q/k/v and one for gate/up (in place; names stop matching HF's, so a
+        # model is saved before an engine takes it).
+        fuse_projections(model)
         absorbed = all(m.absorb for m in model.modules() if isinstance(m, MLA))
         layout = CacheLayout.for_model(model.config, absorbed_mla=absorbed)
         dtype = model.model.embed_tokens.weight.dtype
         per_block = layout.elements_per_token() * self.config.block_size * dtype.itemsize
         blocks = self.config.num_blocks or max(1, self.config.kv_memory_bytes // per_block)
         self.pool = BlockPool(
-            layout, num_blocks=blocks, block_size=self.config.block_size, dtype=dtype
+            layout,
+            num_blocks=blocks,
+            block_size=self.config.block_size,
+            dtype=dtype,
+            device=self.device,
         )
         self.stop_ids = frozenset(tokenizer.stop_ids if tokenizer else ())
         self._waiting: deque[Sequence] = deque()
@@ -71,7 +90,8 @@ class Engine:
         self._closing = False
         self.counters = dict.fromkeys(
             ("steps", "prompt_tokens", "prefilled_tokens", "cached_prompt_tokens",
-             "generated_tokens", "preemptions", "requests", "rejected"), 0,
+             "generated_tokens", "preemptions", "requests", "rejected",
+             "spec_steps", "spec_drafted", "spec_accepted", "spec_emitted"), 0,
         )  # fmt: skip
         logger.info(
             "engine ready: %s cache, %d blocks x %d tokens (%.1f MiB)",
@@ -166,6 +186,7 @@ class Engine:
             running, waiting = len(self._running), len(self._waiting) + len(self._inbox)
         used = pool.num_blocks - pool.available
         prompt = self.counters["prompt_tokens"]
+        drafted, steps = self.counters["spec_drafted"], self.counters["spec_steps"]
         return {
             "running": running,
             "waiting": waiting,
@@ -178,12 +199,16 @@ class Engine:
             "kv_bytes_total": pool.total_bytes,
             "kv_bytes_used": used * pool.bytes_per_block,
             "kv_bytes_per_token": pool.bytes_per_block // pool.block_size,
+            "kv_row_cache_bytes": pool.row_cache_bytes,
             "prefix_lookups": pool.lookups,
             "prefix_hits": pool.hits,
             "prefix_hit_rate": pool.hits / pool.lookups if pool.lookups else 0.0,
             "prompt_cache_hit_rate": self.counters["cached_prompt_tokens"] / prompt
             if prompt
             else 0.0,
+            "speculative": self.drafter is not None and self.config.speculative,
+            "spec_acceptance": self.counters["spec_accepted"] / drafted if drafted else 0.0,
+            "spec_tokens_per_verify": self.counters["spec_emitted"] / steps if steps else 0.0,
             **self.counters,
         }
 
@@ -267,6 +292,10 @@ class Engine:
     def _step(self) -> None:
         self._admit()
         decode = [s for s in self._running if s.pending == 1]
+        alone = self._speculation_candidate(decode)
+        if alone is not None and self._speculate(alone):
+            self.counters["steps"] += 1
+            return
         decode = [s for s in decode if self._ensure_block(s)]
         if decode:
             self._forward(decode, [1] * len(decode))
@@ -275,6 +304,58 @@ class Engine:
         if prefill is not None:
             self._forward([prefill], [min(prefill.pending, budget)])
         self.counters["steps"] += 1
+
+    def _speculation_candidate(self, decode: list[Sequence]) -> Sequence | None:
+        """The one sequence that may take a speculative step now, if any (see the docstring)."""
+        if self.drafter is None or not self.config.speculative or self._waiting:
+            return None
+        if len(decode) != 1 or len(self._running) != 1:
+            return None
+        params = decode[0].state.request.params
+        return decode[0] if params.speculative and params.n == 1 else None
+
+    def _speculate(self, seq: Sequence) -> bool:
+        """Draft, verify in one pass, emit the kept tokens; False when no step was possible."""
+        assert self.drafter is not None
+        params = seq.state.request.params
+        k = seq.draft_k or self.config.draft_tokens
+        k = min(k, params.max_tokens - len(seq.output) - 1)  # the verify step emits up to k+1
+        if k < 1 or not self._reserve(seq, seq.computed + k):
+            return False
+        draft = self.drafter.propose(seq, k)
+        k = len(draft.tokens)
+        if k == 0:
+            return False
+        start = seq.computed
+        fed = [seq.tokens[-1], *draft.tokens]
+        hidden = self._hidden([seq], [fed])  # [1, k+1, hidden]
+        logits = self._head(hidden)[0]  # [k+1, V]
+        emitted, logprobs = verify(logits, draft, params, seq.generator, seq.tokens)
+        accepted = len(emitted) - 1
+        self.counters["spec_steps"] += 1
+        self.counters["spec_drafted"] += k
+        self.counters["spec_accepted"] += accepted
+        self.counters["spec_emitted"] += len(emitted)
+        seq.draft_k = adapt_k(k, accepted, self.config.max_draft_tokens)
+        for token, logprob in zip(emitted, logprobs, strict=True):
+            self._append(seq, token, logprob)
+            if seq.finish_reason is not None:
+                return True
+        # The last token fed and the kept drafts now have valid entries; the rest is overwritten.
+        seq.computed = start + 1 + accepted
+        self._publish_full_blocks(seq)
+        if self.drafter.needs_hidden:
+            self.drafter.observe(seq, start, hidden[0, : accepted + 1])
+        return True
+
+    def _reserve(self, seq: Sequence, last_position: int) -> bool:
+        """Blocks for positions up to `last_position`, without preempting anyone."""
+        try:
+            while len(seq.blocks) * self.pool.block_size <= last_position:
+                seq.blocks.append(self.pool.allocate())
+        except OutOfBlocksError:
+            return False
+        return True
 
     def _admit(self) -> None:
         while self._waiting and len(self._running) < self.config.max_running:
@@ -330,31 +411,51 @@ class Engine:
         self.counters["preemptions"] += 1
 
     def _release(self, seq: Sequence) -> None:
+        if self.drafter is not None:
+            self.drafter.release(seq)
         for block in seq.blocks:
             self.pool.release(block)
         seq.blocks, seq.computed, seq.hashed_blocks, seq.chain = [], 0, 0, b""
 
     def _forward(self, seqs: list[Sequence], counts: list[int]) -> None:
         """Feed `counts[i]` pending tokens of each sequence; sample those now caught up."""
-        width = max(counts)
         rows = [s.tokens[s.computed : s.computed + c] for s, c in zip(seqs, counts, strict=True)]
-        if width > 1 and len(seqs) > 1:
+        if max(counts) > 1 and len(seqs) > 1:
             raise ValueError("only decode rows (one token each) are batched together")
-        tokens = torch.tensor(rows)  # [B, width]
-        positions = torch.tensor([[s.computed + i for i in range(width)] for s in seqs])
-        lengths = [s.computed + c for s, c in zip(seqs, counts, strict=True)]
-        view = PagedView(self.pool, [s.blocks for s in seqs], lengths)
-        logits = self.model(tokens, positions, view, last_only=True)[:, -1]  # [B, V]
+        starts = [s.computed for s in seqs]
+        hidden = self._hidden(seqs, rows)
+        logits = self._head(hidden[:, -1:])[:, -1]  # [B, V]
         for seq, count in zip(seqs, counts, strict=True):
             prompt_part = max(0, min(seq.computed + count, seq.prompt_len) - seq.computed)
             self.counters["prefilled_tokens"] += prompt_part
             seq.computed += count
             self._publish_full_blocks(seq)
         ready = [(i, s) for i, s in enumerate(seqs) if s.pending == 0]
-        if not ready:
-            return
-        picked = torch.tensor([i for i, _ in ready])
-        self._sample([s for _, s in ready], logits[picked])
+        if ready:
+            picked = torch.tensor([i for i, _ in ready], device=self.device)
+            self._sample([s for _, s in ready], logits[picked])
+        if self.drafter is not None and self.drafter.needs_hidden:
+            for row, (seq, start) in enumerate(zip(seqs, starts, strict=True)):
+                if seq.finish_reason is None:
+                    self.drafter.observe(seq, start, hidden[row])
+
+    def _hidden(self, seqs: list[Sequence], rows: list[list[int]]) -> torch.Tensor:
+        """Feed rows[i] (all of one width S) to sequence i at its next positions; returns the
+        last layer's hidden states [B, S, hidden]."""
+        width = len(rows[0])
+        tokens = torch.tensor(rows, device=self.device)  # [B, S]
+        positions = torch.tensor(
+            [[s.computed + i for i in range(width)] for s in seqs], device=self.device
+        )  # [B, S]
+        lengths = [s.computed + width for s in seqs]
+        view = PagedView(self.pool, [s.blocks for s in seqs], lengths)
+        hidden: torch.Tensor = self.model.hidden_states(tokens, positions, view)
+        return hidden
+
+    def _head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Next-token logits [B, S, V] of hidden states [B, S, hidden]."""
+        logits: torch.Tensor = self.model.lm_head(self.model.model.norm(hidden))
+        return logits
 
     def _publish_full_blocks(self, seq: Sequence) -> None:
         if not self.config.prefix_cache:

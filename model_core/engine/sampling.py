@@ -47,6 +47,9 @@ class SamplingParams:
     """Return each chosen token's log-probability under the model's unprocessed distribution."""
     n: int = 1
     """Completions to generate for the prompt; candidate i samples from its own stream."""
+    speculative: bool = True
+    """Let the engine draft and verify tokens when it has a drafter (see engine/speculative.py);
+    False opts this request out. The output distribution is the same either way."""
 
     def validate(self) -> None:
         """Raise ValueError listing every field that is out of range."""
@@ -119,7 +122,7 @@ def sample(
             f"and {len(seen)} seen lists"
         )
     raw = logits.float()  # [B, V]
-    scores = _penalise_repeats(raw, params, seen)  # [B, V]
+    scores = penalise_repeats(raw, params, seen)  # [B, V]
     chosen = scores.argmax(dim=-1)  # [B]
     sampled = [row for row, p in enumerate(params) if p.temperature > 0]
     if sampled:
@@ -131,7 +134,7 @@ def sample(
     return chosen.tolist(), logprobs.squeeze(1).tolist()
 
 
-def _penalise_repeats(
+def penalise_repeats(
     scores: Tensor, params: Sequence[SamplingParams], seen: Sequence[Sequence[int]]
 ) -> Tensor:
     """Each row's repetition penalty on the ids it has seen; scores: [B, V] -> new [B, V]."""
@@ -163,6 +166,36 @@ def _draw(
 ) -> Tensor:
     """Sample each row after temperature, top-k and top-p; scores: [R, V] -> token ids [R]."""
     device = scores.device
+    kept, order, count = _filtered_sorted(scores, params)  # [R, V], [R, V], [R, 1]
+    cdf = kept.cumsum(dim=-1)  # [R, V]
+    uniform = torch.tensor(uniforms(generators), device=device)  # [R]
+    target = (uniform * cdf[:, -1])[:, None]  # [R, 1]
+    # right=True skips zero-probability tokens; the clamp covers a target rounded up to the total.
+    position = torch.searchsorted(cdf, target, right=True)  # [R, 1]
+    position = torch.minimum(position, count - 1)
+    return order.gather(1, position).squeeze(1)  # [R]
+
+
+def filtered_probs(scores: Tensor, params: Sequence[SamplingParams]) -> Tensor:
+    """The distribution `sample` draws from, per row, in vocabulary order: [R, V] -> [R, V].
+
+    scores are the penalised logits (see `penalise_repeats`); every row must have temperature > 0.
+    Speculative decoding compares these distributions of the draft and the target model.
+    """
+    kept, order, _ = _filtered_sorted(scores, params)
+    kept = kept / kept.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(kept).scatter_(1, order, kept)
+
+
+def _filtered_sorted(
+    scores: Tensor, params: Sequence[SamplingParams]
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Temperature, top-k and top-p of each row, in descending order of probability.
+
+    scores: [R, V] -> unnormalised kept probabilities [R, V] (0 where filtered out), the token id
+    of each sorted position [R, V], and how many tokens each row keeps [R, 1].
+    """
+    device = scores.device
     vocab = scores.shape[-1]
     temperature = torch.tensor([p.temperature for p in params], device=device)[:, None]  # [R, 1]
     # Shifting by the row max first keeps a tiny temperature from overflowing to +inf.
@@ -179,16 +212,10 @@ def _draw(
     # The nucleus: tokens whose more likely predecessors have not yet reached top_p. The first
     # token always stays; both filters keep a prefix of the sorted order.
     keep = (rank < top_k) & (mass_before < torch.tensor(top_p, device=device)[:, None])  # [R, V]
-    cdf = (probs * keep).cumsum(dim=-1)  # [R, V]
-    uniform = torch.tensor(_uniforms(generators), device=device)  # [R]
-    target = (uniform * cdf[:, -1])[:, None]  # [R, 1]
-    # right=True skips zero-probability tokens; the clamp covers a target rounded up to the total.
-    position = torch.searchsorted(cdf, target, right=True)  # [R, 1]
-    position = torch.minimum(position, keep.sum(dim=-1, keepdim=True) - 1)
-    return order.gather(1, position).squeeze(1)  # [R]
+    return probs * keep, order, keep.sum(dim=-1, keepdim=True)
 
 
-def _uniforms(generators: Sequence[torch.Generator | None]) -> list[float]:
+def uniforms(generators: Sequence[torch.Generator | None]) -> list[float]:
     """One uniform number in [0, 1) per row, each from the row's own stream."""
     # Torch's global generator starts from the same seed in every process, so unseeded rows use
     # a generator seeded from the operating system's entropy instead.

@@ -50,6 +50,8 @@ class Sequence:
     logprobs: list[float] = field(default_factory=list)
     finish_reason: FinishReason | None = None
     admitted_at: float = 0.0
+    draft_k: int = 0
+    """Tokens to draft at the next speculative step (0 until the first one; see speculative.py)."""
 
     @property
     def output(self) -> list[int]:

@@ -42,6 +42,12 @@ class EngineConfig:
     """Share full prompt blocks between requests with the same prefix."""
     default_deadline_s: float | None = None
     """Deadline applied to requests that set none (None: no deadline)."""
+    speculative: bool = True
+    """Draft and verify when the engine has a drafter and a sequence decodes alone."""
+    draft_tokens: int = 4
+    """Tokens drafted at a sequence's first speculative step; later steps adapt it."""
+    max_draft_tokens: int = 8
+    """Upper bound of the adaptive draft length."""
 
 
 @dataclass(frozen=True)

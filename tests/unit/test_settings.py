@@ -23,8 +23,33 @@ def test_defaults_live_under_the_data_dir() -> None:
     assert settings.graph.backend == "embedded"
     assert settings.graph.path == Path("var/graph.db")
     assert settings.cores.deep.model == "qwen2.5-coder-1.5b-instruct"
-    assert settings.cores.swift.model == "smollm2-135m-instruct"
+    assert settings.cores.deep.draft == "qwen2.5-coder-0.5b-instruct"
+    assert settings.cores.swift.model == "qwen2.5-coder-0.5b-instruct"
+    assert settings.cores.swift.draft is None
     assert settings.auth.require_api_key is False
+
+
+@pytest.mark.parametrize(
+    ("deep", "draft"),
+    [
+        ({"quantization": "int4"}, "qwen2.5-coder-0.5b-instruct"),
+        ({"model": "qwen2.5-coder-1.5b-instruct"}, "qwen2.5-coder-0.5b-instruct"),
+        ({"model": "smollm2-135m-instruct"}, None),  # another tokenizer: the default draft goes
+        ({"model": "deepseek-v3-dir", "draft": "mtp"}, "mtp"),
+        ({"draft": None}, None),
+    ],
+)
+def test_the_default_draft_follows_only_the_default_deep_model(
+    deep: dict[str, object], draft: str | None
+) -> None:
+    assert Settings(cores={"deep": deep}).cores.deep.draft == draft
+
+
+def test_a_remote_core_refuses_a_draft() -> None:
+    with pytest.raises(ValidationError, match="native backend only"):
+        Settings(
+            cores={"deep": {"backend": "openai", "base_url": "http://x/v1", "draft": "mtp"}}
+        )
 
 
 def test_environment_overrides_nested_blocks(monkeypatch: pytest.MonkeyPatch) -> None:

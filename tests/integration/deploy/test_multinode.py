@@ -193,6 +193,7 @@ def serve_config(tmp_path: Path, http_port: int) -> Path:
     args["gateway"]["autoscaling"]["min_replicas"] = 1
     for core in args["cores"].values():
         core.update({"model": SMOL, "threads": 1, "num_cpus": 1})
+        core.pop("draft", None)  # the file's draft shares Qwen's tokenizer, not SmolLM2's
     path = tmp_path / "serve.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path

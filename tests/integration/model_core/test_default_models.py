@@ -1,7 +1,8 @@
 """The default models, loaded from their installed packages, generate exactly as transformers does.
 
 Both sides load the same GGUF dequantized to float32; greedy continuations of three chat
-prompts must agree token for token (32 tokens for SmolLM2-135M, 16 for Qwen2.5-Coder-1.5B).
+prompts must agree token for token (32 tokens for SmolLM2-135M and Qwen2.5-Coder-0.5B, the swift
+default; 16 for Qwen2.5-Coder-1.5B, the deep default).
 """
 
 from __future__ import annotations
@@ -51,7 +52,12 @@ def _reference(gguf: Path, new_tokens: int) -> tuple[list[list[int]], list[list[
 
 
 @pytest.mark.parametrize(
-    ("name", "new_tokens"), [("smollm2-135m-instruct", 32), ("qwen2.5-coder-1.5b-instruct", 16)]
+    ("name", "new_tokens"),
+    [
+        ("smollm2-135m-instruct", 32),
+        ("qwen2.5-coder-0.5b-instruct", 32),
+        ("qwen2.5-coder-1.5b-instruct", 16),
+    ],
 )
 def test_greedy_continuations_equal_transformers(
     name: str, new_tokens: int, default_gguf: Callable[[str], Path]

@@ -1,10 +1,12 @@
 """Loading real checkpoint formats: DeepSeek FP8 safetensors (single file and sharded), a broken
-checkpoint, and the SmolLM2 GGUF that ships as a data package."""
+checkpoint, and the SmolLM2 GGUF that ships as a data package (float, and quantized while it
+streams in)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from twincore.model_core.config import ModelConfig, load_preset, to_hf_config
 from twincore.model_core.fp8 import dequantize_fp8_block, quantize_fp8_block
 from twincore.model_core.loader import CheckpointMismatchError, init_random, load_model
 from twincore.model_core.model import Transformer
+from twincore.model_core.quant import Int4Linear, Int8Linear, QuantMode, quantize_model
 
 # Logits of the FP8 checkpoint against the bf16 model it was quantized from, as ||Δ|| / ||ref||.
 # Each quantized matrix carries ~2.5 % RMS error (e4m3 rounds to 3 mantissa bits: at most 6.25 %,
@@ -195,3 +198,22 @@ def test_smollm2_gguf_loads_as_transformers_loads_it() -> None:
     assert logits[-1].argmax().item() == SMOLLM2_PARIS
     watched = logits[:, [SMOLLM2_PARIS, 260, 3575, 11452, 4649]]
     assert torch.allclose(watched, torch.tensor(SMOLLM2_LOGITS), atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_smollm2_quantized_while_loading_equals_quantized_after_loading(
+    mode: QuantMode, default_gguf: Callable[[str], Path]
+) -> None:
+    """The low-memory path (each projection quantized as it streams in, never the whole model
+    in float32) gives the same codes, scales and casts as loading in float32 and then
+    quantizing, on a real GGUF with a tied head."""
+    path = default_gguf("smollm2-135m-instruct")
+    reference = load_model(path)
+    quantize_model(reference, mode)
+    streamed = load_model(path, dtype=torch.bfloat16, quantization=mode)
+    head: torch.nn.Module = streamed.lm_head  # tied: its own quantized copy
+    assert isinstance(head, Int8Linear | Int4Linear)
+    expected, actual = reference.state_dict(), streamed.state_dict()
+    assert list(actual) == list(expected)
+    for name, tensor in expected.items():
+        assert actual[name].dtype == tensor.dtype and torch.equal(actual[name], tensor), name

@@ -17,6 +17,7 @@ def test_bench_gateway_prints_the_report_as_json(session_data_dir: Path, tmp_pat
         "TWINCORE_DATA_DIR": str(session_data_dir),
         "TWINCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'twincore.db'}",
         "TWINCORE_CORES__DEEP__MODEL": "smollm2-135m-instruct",  # only swift is measured
+        "TWINCORE_CORES__SWIFT__MODEL": "smollm2-135m-instruct",  # the tests' fast model
     }
     command = [sys.executable, "-m", "twincore", "bench", "gateway", "--json"]
     options = ["--requests", "6", "--streams", "2", "--duration", "2", "--port", str(free_port())]

@@ -18,6 +18,7 @@ def test_eval_router_reports_strategies_and_saves_them(
 ) -> None:
     monkeypatch.setenv("TWINCORE_DATA_DIR", str(session_data_dir))
     monkeypatch.setenv("TWINCORE_CORES__DEEP__MODEL", SMOL)  # the 1.5B model stays out of CI
+    monkeypatch.setenv("TWINCORE_CORES__SWIFT__MODEL", SMOL)
     result = CliRunner().invoke(app, ["eval", "router", "--per-group", "1", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

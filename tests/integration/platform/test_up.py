@@ -97,7 +97,12 @@ def test_serve_deploys_a_serve_config_file(session_data_dir: Path, tmp_path: Pat
         "name": "twincore",
         "route_prefix": "/",
         "import_path": "twincore.platform.app:build_app",
-        "args": {"cores": {"deep": {"model": "smollm2-135m-instruct"}}},
+        "args": {
+            "cores": {
+                "deep": {"model": "smollm2-135m-instruct"},
+                "swift": {"model": "smollm2-135m-instruct"},
+            }
+        },
     }
     spec = {"http_options": {"host": "127.0.0.1", "port": port}, "applications": [app]}
     config.write_text(yaml.safe_dump(spec))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,12 @@ from tokenizers import Tokenizer as Backend
 from tokenizers.models import BPE
 
 from twincore.model_core.backends import core_cache
-from twincore.model_core.backends.core_cache import CORES_DIR, cache_slug, load_core_model
+from twincore.model_core.backends.core_cache import (
+    CORES_DIR,
+    cache_slug,
+    evict_entries,
+    load_core_model,
+)
 from twincore.model_core.config import load_preset, to_hf_config
 from twincore.model_core.generate import greedy_generate
 from twincore.model_core.loader import init_random
@@ -147,12 +154,62 @@ def test_first_load_converts_and_caches_then_the_cache_serves(tmp_path: Path) ->
 
 def test_each_mode_and_each_version_of_the_source_has_its_own_entry(tmp_path: Path) -> None:
     checkpoint = _checkpoint(tmp_path / "ckpt")
-    load_core_model(str(checkpoint), "int8", data_dir=tmp_path)
-    assert not load_core_model(str(checkpoint), "int4", data_dir=tmp_path)[2]
+    load_core_model(str(checkpoint), "int8", data_dir=tmp_path, keep_per_model=3)
+    assert not load_core_model(str(checkpoint), "int4", data_dir=tmp_path, keep_per_model=3)[2]
     assert len(_entries(tmp_path)) == 2
     (checkpoint / "generation_config.json").write_text(json.dumps({"eos_token_id": [1]}))
-    assert not load_core_model(str(checkpoint), "int8", data_dir=tmp_path)[2]
+    assert not load_core_model(str(checkpoint), "int8", data_dir=tmp_path, keep_per_model=3)[2]
     assert len(_entries(tmp_path)) == 3
+
+
+def test_the_least_recently_used_entry_of_a_model_is_evicted(tmp_path: Path) -> None:
+    checkpoint = str(_checkpoint(tmp_path / "ckpt"))
+    load_core_model(checkpoint, "int8", data_dir=tmp_path)
+    load_core_model(checkpoint, "int4", data_dir=tmp_path)
+    [int4_entry, int8_entry] = _entries(tmp_path)
+    assert load_core_model(checkpoint, "int8", data_dir=tmp_path)[2]  # a hit: int8 used last
+    (Path(checkpoint) / "generation_config.json").write_text(json.dumps({"eos_token_id": [1]}))
+    model, tokenizer, from_cache = load_core_model(checkpoint, "int4", data_dir=tmp_path)
+    assert not from_cache
+    [new_int4] = [e for e in _entries(tmp_path) if e != int8_entry]
+    assert new_int4 != int4_entry and not int4_entry.exists()  # older by use than int8
+    assert _generate(model, tokenizer)  # the model in use was not disturbed
+
+
+def _fake_entry(cores: Path, name: str, *, age_s: float, size: int) -> Path:
+    entry = cores / name
+    entry.mkdir(parents=True)
+    (entry / WEIGHTS_FILE).write_bytes(b"\0" * size)
+    used = time.time() - age_s
+    os.utime(entry, (used, used))
+    return entry
+
+
+def test_eviction_keeps_the_newest_per_model_name_and_the_entry_in_use(tmp_path: Path) -> None:
+    cores = tmp_path / CORES_DIR
+    newest, middle, oldest = (
+        _fake_entry(cores, f"deep-{mode}-{age:016x}", age_s=age, size=10)
+        for mode, age in (("int8", 10), ("int4", 20), ("int8", 30))
+    )
+    other = _fake_entry(cores, f"swift-int8-{0:016x}", age_s=99, size=10)
+    writing = _fake_entry(cores, f".deep-int8-{1:016x}.abc.tmp", age_s=99, size=10)
+    foreign = _fake_entry(cores, "notes", age_s=99, size=10)
+
+    evicted = evict_entries(cores, in_use=oldest, keep_per_model=2)
+    assert evicted == [middle]  # the one in use counts against its model's two
+    assert sorted(_entries(tmp_path)) == sorted([newest, oldest, other, writing, foreign])
+    assert evict_entries(cores, in_use=oldest, keep_per_model=1) == [newest]
+
+
+def test_a_byte_budget_evicts_the_least_recently_used_first(tmp_path: Path) -> None:
+    cores = tmp_path / CORES_DIR
+    entries = [
+        _fake_entry(cores, f"m{i}-int8-{i:016x}", age_s=10 * (i + 1), size=100) for i in range(4)
+    ]  # entries[0] is the most recent
+    assert evict_entries(cores, in_use=entries[0], max_bytes=250) == [entries[3], entries[2]]
+    # The entry in use stays even when it alone breaks the budget; the others go.
+    assert evict_entries(cores, in_use=entries[1], max_bytes=50) == [entries[0]]
+    assert _entries(tmp_path) == [entries[1]]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from twincore.model_core import gguf_file
 from twincore.model_core.gguf_file import (
     config_from_gguf,
+    gguf_layout,
     gguf_state_dict,
     hf_name,
     unpermute_rotary_rows,
@@ -107,8 +109,13 @@ def as_stored(
     return stored
 
 
+@pytest.mark.parametrize("block", [None, 40], ids=["whole-tensors", "blocks-of-rows"])
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
-def test_config_and_tensors_come_back_exactly(arch: str, tmp_path: Path) -> None:
+def test_config_and_tensors_come_back_exactly(
+    arch: str, block: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if block is not None:  # 40 values: one or two rows at a time, never a whole tensor
+        monkeypatch.setattr(gguf_file, "DEQUANTIZE_ELEMENTS", block)
     original = checkpoint(arch)
     path = tmp_path / f"{arch}.gguf"
     write_gguf(path, arch, as_stored(arch, original))
@@ -127,7 +134,11 @@ def test_config_and_tensors_come_back_exactly(arch: str, tmp_path: Path) -> None
     assert config.qkv_bias == (arch == "qwen2")
     assert config.rope_scaling is None and not config.rope_interleave
 
-    loaded = dict(gguf_state_dict(path))
+    stream = list(gguf_state_dict(path))
+    stored_bytes = {hf_name(t.name): t.nbytes for t in gguf_layout(path).tensors}
+    sizes = [stored_bytes[name] for name, _ in stream]
+    assert sizes == sorted(sizes, reverse=True)  # largest first: see gguf_state_dict
+    loaded = dict(stream)
     assert set(loaded) == {hf_name(name) for name in original}
     for name, (values, _) in original.items():
         tensor = loaded[hf_name(name)]
@@ -171,3 +182,13 @@ def test_unsupported_architecture_is_refused(tmp_path: Path) -> None:
     writer.close()
     with pytest.raises(ValueError, match="unsupported GGUF architecture 'gemma'"):
         config_from_gguf(path)
+
+
+def test_a_truncated_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "qwen2.gguf"
+    write_gguf(path, "qwen2", checkpoint("qwen2"))
+    layout = gguf_layout(path)
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 64)
+    with pytest.raises(ValueError, match="ends inside its data"):
+        list(gguf_state_dict(layout))

@@ -10,7 +10,7 @@ import torch
 
 from twincore.model_core.cache import DenseCache
 from twincore.model_core.config import load_preset
-from twincore.model_core.model import MLA, Gate, MoE, Transformer
+from twincore.model_core.model import MLA, Gate, MoE, RMSNorm, Rotary, Transformer
 
 
 def _random_model(name: str, seed: int = 0, absorb: bool = True) -> Transformer:
@@ -178,3 +178,36 @@ def test_model_file_stays_one_readable_file() -> None:
     source = Path(model_module.__file__).read_text(encoding="utf-8")
     assert len(source.splitlines()) < 900
     assert "global " not in source
+
+
+@pytest.mark.parametrize("interleave", [False, True])
+def test_rotation_in_place_equals_the_textbook_rotation(interleave: bool) -> None:
+    config = replace(load_preset("deep-tiny"), rope_interleave=interleave)
+    rope = Rotary(config)(torch.tensor([[0, 3, 17], [5, 6, 900]]))
+    x = torch.randn(2, 3, 4, config.rotary_dim)
+    cos = rope.cos[..., 0::2] if interleave else rope.cos.chunk(2, dim=-1)[0]  # [B, S, 1, D/2]
+    sin = rope.sin[..., 1::2] if interleave else rope.sin.chunk(2, dim=-1)[1]  # the + half
+    if interleave:
+        even, odd = x[..., 0::2], x[..., 1::2]
+        expected = torch.stack((even * cos - odd * sin, odd * cos + even * sin), -1).flatten(-2)
+    else:
+        first, second = x.chunk(2, dim=-1)
+        expected = torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+    rotated = x.clone()
+    rope.rotate_(rotated)
+    assert (rotated - expected).abs().max().item() < 1e-6
+
+
+def test_rms_norm_matches_hugging_face_rounding() -> None:
+    norm = RMSNorm(64, 1e-6)
+    with torch.no_grad():
+        norm.weight.normal_(1, 0.1)
+    x = torch.randn(3, 64) * 5
+    # Hugging Face: normalise in float32, round to the input dtype, then scale.
+    hf = norm.weight * torch.nn.functional.rms_norm(x.float(), (64,), eps=1e-6).to(x.dtype)
+    assert torch.equal(norm(x), hf)
+    norm.to(torch.bfloat16)
+    x16 = x.to(torch.bfloat16)
+    hf16 = norm.weight * torch.nn.functional.rms_norm(x16.float(), (64,), eps=1e-6).to(x16.dtype)
+    ulp = hf16.float().abs() * 2**-7  # one bfloat16 step at that magnitude
+    assert ((norm(x16).float() - hf16.float()).abs() <= ulp + 1e-6).all()

@@ -1,5 +1,8 @@
 """Weight-only quantization: layers against their dequantized weights and the float layer, whole
-models quantized in place, quantized checkpoints round-tripped, and the perplexity helper."""
+models quantized in place, quantized checkpoints round-tripped, and the perplexity helper.
+
+Layer tests marked `aten_only` pin PyTorch's kernels and the dequantize path; twincore's own
+kernels have theirs in test_kernels.py. Whole-model tests run whatever path the machine takes."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from twincore.model_core import quant_linear
+from twincore.model_core import kernels, quant_linear
 from twincore.model_core.config import config_from_dict
 from twincore.model_core.loader import init_random, load_model
 from twincore.model_core.model import Gate, Transformer
@@ -29,12 +32,19 @@ from twincore.model_core.quant_linear import (
     DEQUANTIZE,
     INT4_KERNEL,
     INT8_KERNEL,
+    TWINCORE_INT4,
     int4_group_for,
     quantize_int4,
     unpack_kernel_layout,
 )
 
 BF16 = torch.bfloat16
+
+
+@pytest.fixture
+def aten_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers built in the test take PyTorch's kernels even where twincore's would run."""
+    monkeypatch.setattr(quant_linear, "_twincore_usable", lambda device: False)
 
 
 def _linear(n: int, k: int, bias: bool = True, seed: int = 0) -> nn.Linear:
@@ -58,6 +68,7 @@ SHAPES = [
 ]
 
 
+@pytest.mark.usefixtures("aten_only")
 @pytest.mark.parametrize(("n", "k", "group", "int8_path", "int4_path"), SHAPES)
 @pytest.mark.parametrize("dtype", [BF16, torch.float32])
 @pytest.mark.parametrize("bits", [8, 4])
@@ -85,6 +96,7 @@ def test_layer_matches_its_dequantized_weight_and_stays_near_the_float_layer(
         assert _relative(out, linear(x)) < bound
 
 
+@pytest.mark.usefixtures("aten_only")
 @pytest.mark.parametrize("bits", [8, 4])
 def test_many_rows_zero_rows_and_no_bias(bits: int) -> None:
     linear = _linear(64, 128, bias=False)
@@ -101,6 +113,7 @@ def test_many_rows_zero_rows_and_no_bias(bits: int) -> None:
     assert layer(torch.randn(0, 128)).shape == (0, 64)
 
 
+@pytest.mark.usefixtures("aten_only")
 @pytest.mark.parametrize("bits", [8, 4])
 def test_missing_or_failing_kernels_fall_back_to_dequantizing(
     bits: int, monkeypatch: pytest.MonkeyPatch
@@ -129,6 +142,7 @@ def test_missing_or_failing_kernels_fall_back_to_dequantizing(
     assert failing.kernel == DEQUANTIZE
 
 
+@pytest.mark.usefixtures("aten_only")
 def test_int4_codes_survive_the_cpu_packing_and_back() -> None:
     weight = torch.randn(336, 64)  # one 256-row slice plus an 80-row tail (blocks of 64 and 16)
     codes, _ = quantize_int4(weight, 32, BF16)
@@ -166,7 +180,8 @@ def test_models_keep_the_int4_kernel_with_a_smaller_group_where_k_asks_for_it() 
     model = load_model("deep-tiny")  # K: 64 hidden, 32 q_lora and experts, 128 dense MLP and MTP
     report = quantize_model(model, "int4", group_size=128)
     assert report.group_size == 128 and report.group_sizes == {64: 69, 32: 31, 128: 2}
-    assert report.kernel_paths == {INT4_KERNEL: 98, DEQUANTIZE: 4}  # kv_a_proj: N = 24
+    int4_path = TWINCORE_INT4 if kernels.available() else INT4_KERNEL  # same shapes fit both
+    assert report.kernel_paths == {int4_path: 98, DEQUANTIZE: 4}  # kv_a_proj: N = 24
 
 
 def _gqa_tied() -> Transformer:

