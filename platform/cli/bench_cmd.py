@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from contextlib import redirect_stdout
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
 
 from twincore.platform.cli.context import load_settings
 from twincore.platform.cli.output import console, fail, print_facts, print_json
+
+if TYPE_CHECKING:
+    from twincore.model_core.quant import QuantMode
 
 
 def engine(
@@ -19,24 +22,43 @@ def engine(
         typer.Option(
             "--model",
             "-m",
-            help="model to measure (repeatable); default: both default models and deep-tiny",
+            help="model to measure (repeatable); default: the 0.5B swift, the 1.5B deep, deep-tiny",
         ),
     ] = None,
-    tokens: Annotated[int, typer.Option(min=2, max=512, help="new tokens per measurement")] = 32,
-    streams: Annotated[
-        str, typer.Option(help="concurrent stream counts, comma separated")
-    ] = "1,4,8,16",
+    tokens: Annotated[int, typer.Option(min=2, max=512, help="new tokens per measurement")] = 64,
+    streams: Annotated[str, typer.Option(help="concurrent stream counts, comma separated")] = "1,8",
     repeats: Annotated[int, typer.Option(min=1, max=10, help="best of N batch-1 runs")] = 3,
+    modes: Annotated[
+        str, typer.Option(help="quantized modes, comma separated (int8 first: bandwidth share)")
+    ] = "int8,int4",
+    hf: Annotated[bool, typer.Option("--hf", help="also HF transformers, fp32 (slow)")] = False,
+    fp32: Annotated[bool, typer.Option("--fp32", help="also our engine on fp32 weights")] = False,
+    speculative: Annotated[
+        bool, typer.Option(help="speculative decoding for models with a draft")
+    ] = True,
+    load_memory: Annotated[
+        bool, typer.Option(help="peak RSS of a first (converting) and a cached load")
+    ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Batch-1 decode, time to first token, concurrent streams, prefix-cache savings, int8/int4,
-    against HF transformers (and llama.cpp when llama-cpp-python is installed)."""
+    """Batch-1 decode at int8/int4 beside llama.cpp on the same GGUF (when `make bench-peers` has
+    built it), speculative decoding, concurrent streams, prefix-cache savings, ops and bytes per
+    token, load memory; HF transformers and fp32 on request."""
     from twincore.model_core.bench import DEFAULT_BENCH_MODELS, BenchSettings, bench_engine
 
     settings = load_settings()
     counts = tuple(sorted({int(c) for c in streams.split(",") if c.strip()}))
-    bench = BenchSettings(new_tokens=tokens, streams=counts, repeats=repeats)
-    with console.status("benchmarking (HF transformers, our engine fp32/int8/int4, streams) ..."):
+    if not counts or min(counts) < 1:
+        fail(f"--streams needs positive counts, not {streams!r}", code=2)
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    if not chosen or any(m not in ("int8", "int4") for m in chosen):
+        fail(f"--modes takes int8 and/or int4, not {modes!r}", code=2)
+    bench = BenchSettings(
+        new_tokens=tokens, streams=counts, repeats=repeats, hf=hf, fp32=fp32,
+        quantized_modes=cast("tuple[QuantMode, ...]", chosen),
+        speculative=speculative, load_memory=load_memory,
+    )  # fmt: skip
+    with console.status("benchmarking (llama.cpp, our engine int8/int4, speculative, streams) ..."):
         report = bench_engine(
             list(model or DEFAULT_BENCH_MODELS), data_dir=settings.data_dir, settings=bench
         )
@@ -44,20 +66,27 @@ def engine(
         print_json(report)
         return
     table = Table(
-        "model", "HF tok/s", "engine tok/s", "speedup", "int8", "int4", "16 streams", "prefix x"
+        "model", "best", "tok/s", "llama.cpp", "x llama.cpp", "spec tok/s", "8 streams", "bw %"
     )
     for name, r in report["models"].items():
         table.add_row(
             name,
-            f"{r['hf_tokens_per_s']:.1f}",
-            f"{r['engine_tokens_per_s']:.1f}",
-            f"{r['batch1_speedup_vs_hf']:.2f}",
-            f"{r['int8_tokens_per_s']:.1f}",
-            f"{r['int4_tokens_per_s']:.1f}",
-            f"{r['stream16_tokens_per_s'] or 0:.1f}",
-            f"{r['prefix_cache_prefill_reduction']:.1f}",
+            r["best_mode"],
+            f"{r['best_tokens_per_s']:.1f}",
+            _number(r["llamacpp_tokens_per_s"]),
+            _number(r["best_vs_llamacpp"], ".2f"),
+            _number(r["spec_tokens_per_s"]),
+            _number(r["stream8_tokens_per_s"]),
+            _number(r["bandwidth_fraction"] and 100 * r["bandwidth_fraction"], ".0f"),
         )
     console.print(table)
+    for name, r in report["models"].items():
+        for note in r["notes"]:
+            console.print(f"[dim]{name}: {note}[/dim]")
+
+
+def _number(value: float | None, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def gateway(

@@ -47,9 +47,7 @@ def test_the_default_draft_follows_only_the_default_deep_model(
 
 def test_a_remote_core_refuses_a_draft() -> None:
     with pytest.raises(ValidationError, match="native backend only"):
-        Settings(
-            cores={"deep": {"backend": "openai", "base_url": "http://x/v1", "draft": "mtp"}}
-        )
+        Settings(cores={"deep": {"backend": "openai", "base_url": "http://x/v1", "draft": "mtp"}})
 
 
 def test_environment_overrides_nested_blocks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,7 @@ def test_cpu_resolves_and_keeps_the_model_as_it_is() -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a CUDA-less torch")
 def test_cuda_without_a_cuda_device_is_refused_by_name() -> None:
-    with pytest.raises(DeviceUnavailableError, match="'cuda:1'.*sees no CUDA device"):
+    with pytest.raises(DeviceUnavailableError, match=r"'cuda:1'.*sees no CUDA device"):
         resolve_device("cuda:1")
 
 
