@@ -26,6 +26,7 @@ HEAVY_FILES = frozenset(
     {
         "tests/integration/deploy/test_multinode.py",
         "tests/integration/model_core/test_default_models.py",
+        "tests/integration/model_core/engine/test_speculative_qwen.py",
         "tests/integration/platform/test_serve_app.py",
         "tests/integration/platform/test_up.py",
     }

@@ -74,6 +74,9 @@ def platform(
         database_url=f"sqlite:///{database}",
         auth={"require_api_key": True},
         gateway={"port": port},
+        # The real deep default on its own: with its draft and a Qwen swift (test_up.py serves
+        # those) this module's three apps outgrow the CI machine's memory.
+        cores={"deep": {"draft": None}, "swift": {"model": "smollm2-135m-instruct"}},
     )
     upgrade(settings.database_url)
     with session_scope(session_factory(create_db_engine(settings.database_url))) as session:
@@ -136,14 +139,13 @@ def test_openai_client_stream_ends_with_the_decision(
     assert {c.model for c in chunks} == {core}
 
 
-def test_cores_run_the_default_qwen_weights(platform: Platform) -> None:
+def test_deep_core_runs_the_default_qwen_weights(platform: Platform) -> None:
     models = platform.openai().models.list()
     info = {m.id: (m.model_extra or {}).get("twincore", {}) for m in models.data}
     assert info["deep"]["model"] == "qwen2.5-coder-1.5b-instruct"
-    assert info["deep"]["draft"] == "qwen2.5-coder-0.5b-instruct"  # swift's model drafts for deep
-    assert info["swift"]["model"] == "qwen2.5-coder-0.5b-instruct"
-    assert info["swift"]["draft"] is None
-    assert info["deep"]["quantization"] == info["swift"]["quantization"] == "int8"
+    assert info["deep"]["draft"] is None  # turned off above
+    assert info["swift"]["model"] == "smollm2-135m-instruct"
+    assert info["deep"]["quantization"] == "int8"
 
 
 async def test_twincore_chat_model_over_http_and_over_the_router_handle(

@@ -74,6 +74,22 @@ def test_up_serves_then_stops_every_ray_process(
             timeout=60,
         )
         assert answer.status_code == 200, answer.text
+        # Both cores on the default weights: deep drafted by swift's model, swift answering.
+        models = httpx.get(f"{base}/v1/models", timeout=30).json()["data"]
+        info = {m["id"]: m["twincore"] for m in models}
+        assert info["deep"]["model"] == "qwen2.5-coder-1.5b-instruct"
+        assert info["deep"]["draft"] == info["swift"]["model"] == "qwen2.5-coder-0.5b-instruct"
+        swift = httpx.post(
+            f"{base}/v1/chat/completions",
+            json={
+                "model": "swift",
+                "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 2,
+            },
+            headers={"Authorization": "Bearer sk-local"},
+            timeout=60,
+        )
+        assert swift.status_code == 200 and swift.headers["x-twincore-core"] == "swift", swift.text
         assert httpx.get(f"{base}/docs").status_code == 200
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
         assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)
