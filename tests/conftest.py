@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,14 +34,37 @@ HEAVY_FILES = frozenset(
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per file, as `--dist loadfile` would (module fixtures built once), except
-    the heavy files, which form one group, scheduled first because it is the longest."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("heavy" if path in HEAVY_FILES else path))
+    """Heavy files first: they form the longest work unit (see `pytest_xdist_make_scheduler`)."""
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in HEAVY_FILES)
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its file, or "heavy" for every file in HEAVY_FILES."""
+    path = nodeid.split("::", 1)[0]
+    return "heavy" if path in HEAVY_FILES else path
+
+
+if importlib.util.find_spec("xdist") is not None:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileUnitScheduling(LoadScopeScheduling):
+        """One work unit per file (module fixtures built once), the heavy files as one unit.
+
+        Our own scheduler rather than `xdist_group` marks: xdist 3.8 groups by rewriting
+        `item._nodeid`, which pytest 9.2 no longer reads (the id lives in `_id`), so `--dist
+        loadgroup` silently sent each test anywhere and two heavy tests ran at once."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    def pytest_xdist_make_scheduler(
+        config: pytest.Config, log: object
+    ) -> FileUnitScheduling | None:
+        if config.getvalue("dist") not in ("loadgroup", "loadfile", "loadscope"):
+            return None  # `-n N` alone or `--dist each`: xdist's own scheduler
+        config.option.loadscopereorder = False  # keep the collection order: heavy unit first
+        return FileUnitScheduling(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
