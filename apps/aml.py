@@ -18,6 +18,7 @@ import pandas as pd  # type: ignore[import-untyped]  # the lock carries no panda
 from twincore.apps.aml_graph import subgraph_figure
 from twincore.apps.calls import shown
 from twincore.platform.components import UiContext
+from twincore.platform.router.escalation import summarize_block
 
 ALERT_COLUMNS = ["alert", "rank", "account", "score", "patterns", "reasons", "case"]
 TXN_COLUMNS = ["time", "from", "to", "amount", "currency", "format", "label"]
@@ -153,7 +154,10 @@ async def save_edit(
 def build(context: UiContext) -> gr.Blocks:
     service = context.services["aml"]
     with gr.Blocks(title="Twincore AML") as demo:
-        gr.Markdown("# AML detection\nDetection runs without any model; the deep core drafts SARs.")
+        gr.Markdown(
+            "# AML detection\nDetection runs without any model; a core drafts SARs, and a "
+            "draft whose numbers or sections fail the check is repaired or escalated."
+        )
         with gr.Row():
             actor = gr.Textbox("analyst", label="You (recorded in the audit trail)", scale=1)
         with gr.Tab("Data and detection"):
@@ -199,7 +203,7 @@ def build(context: UiContext) -> gr.Blocks:
                 note_button = gr.Button("Add note")
             events = gr.Dataframe(headers=EVENT_COLUMNS, label="Audit trail", interactive=False)
             with gr.Row():
-                core = gr.Radio(["deep", "swift"], value="deep", label="Core that drafts")
+                core = gr.Radio(["deep", "swift", "auto"], value="deep", label="Core that drafts")
                 draft_button = gr.Button("Draft SAR narrative")
             narrative = gr.Textbox(label="Narrative (edit and save as a new version)", lines=12)
             save_button = gr.Button("Save edit")
@@ -285,17 +289,20 @@ def _alert_table(alerts: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _check_report(entry: dict[str, Any]) -> str:
-    check = entry["check"]
+    check, block = entry["check"], entry.get("twincore")
     who = f"version {entry['version']} ({entry['source']} by {entry['author']}"
     who += f", core {entry['core']})" if entry["core"] else ")"
-    if check.get("ok"):
-        return f"✅ {who}: every number and date matches the case facts."
-    problems = [*check.get("mismatches", [])]
-    if check.get("missing_sections"):
+    attempts = f"\n\nAttempts: {summarize_block(block)}" if block else ""
+    if check.get("ok") and (block is None or block["verdict"]["passed"]):
+        return f"✅ {who}: every number and date matches the case facts.{attempts}"
+    # A draft's verdict names everything (also a cut-off draft); an edit has only its check.
+    problems = list(block["verdict"]["reasons"]) if block else [*check.get("mismatches", [])]
+    if block is None and check.get("missing_sections"):
         problems.append("missing sections: " + ", ".join(check["missing_sections"]))
-    if not check.get("dates_in_order", True):
+    if block is None and not check.get("dates_in_order", True):
         problems.append("dates are not in time order")
-    return f"⚠️ {who}: the check flagged\n" + "\n".join(f"- {p}" for p in problems)
+    flagged = "\n".join(f"- {p}" for p in problems)
+    return f"⚠️ {who}: the check flagged\n{flagged}{attempts}"
 
 
 def _case_id(case_id: int | None) -> int:

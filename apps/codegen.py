@@ -1,6 +1,7 @@
 """Code generation screen: pick a language, give a spec and tests, watch the code, the sandbox
-log of each round and the verdict. The service is `context.services["codegen"]` (in-process or
-a Ray handle: `stream` yields the same pickled `LoopEvent`s and `StoredRun` either way)."""
+log of each round and the verdict with every round's core and check in one line. The service
+is `context.services["codegen"]` (in-process or a Ray handle: `stream` yields the same pickled
+`LoopEvent`s and `StoredRun` either way)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import gradio as gr
 
 from twincore.apps.calls import shown_stream
 from twincore.platform.components import UiContext
+from twincore.platform.router.escalation import summarize_block
 from twincore.services.codegen.loop import LoopEvent
 from twincore.services.codegen.service import StoredRun
 
@@ -59,27 +61,42 @@ def round_log(event: LoopEvent) -> str:
     result = event.result
     if result is None:
         return ""
-    return f"--- round {event.round} (candidate {event.candidate}) ---\n{result.log()}\n"
+    rung = "" if event.step == "first" else f", {event.step}"
+    return f"--- round {event.round}{rung} (candidate {event.candidate}) ---\n{result.log()}\n"
+
+
+def attempts_line(twincore: dict[str, Any]) -> str:
+    """`swift fail -> swift repair fail -> deep other pass`, and why the answer failed."""
+    line = summarize_block(twincore)
+    verdict = twincore["verdict"]
+    if not verdict["passed"] and verdict["reasons"]:
+        line += f" — {verdict['reasons'][0]}"  # the log box shows the tests' output
+    return line
 
 
 def verdict_line(view: dict[str, Any]) -> str:
-    """`PASSED after 1 repair round(s) (run 3, core deep)`."""
+    """`PASSED (run 3, core deep) · swift fail -> swift repair fail -> deep other pass`; a run
+    stored without the escalation: `PASSED after 1 repair round(s) (run 3, core deep)`."""
     status = str(view["status"])
+    where = f"(run {view['id']}, core {view.get('core') or '?'})"
+    twincore = view.get("twincore")
+    if twincore:
+        return f"{status.upper()} {where} · {attempts_line(twincore)}"
     best = view.get("best_candidate")
     rounds = ""
     candidates = view.get("candidates")
     if isinstance(candidates, list) and isinstance(best, int):
         attempts = candidates[best]["attempts"]
         rounds = f" after {len(attempts) - 1} repair round(s)"
-    return f"{status.upper()}{rounds} (run {view['id']}, core {view.get('core') or '?'})"
+    return f"{status.upper()}{rounds} {where}"
 
 
 def build(context: UiContext) -> gr.Blocks:
     client = context.services["codegen"]
     with gr.Blocks(title="Twincore code generation") as demo:
         gr.Markdown(
-            "# Code generation\nThe model writes code, the sandbox runs it against your tests, "
-            "failures go back to the model for repair."
+            "# Code generation\nThe model writes code, the sandbox runs it against your tests; "
+            "a failure goes back to the model with the tests' output, then to the other core."
         )
         with gr.Row():
             language = gr.Radio(LANGUAGES, value="python", label="Language")

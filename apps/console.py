@@ -17,15 +17,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from twincore.apps.chat import chat_controls, stream_answer
 from twincore.platform.components import UiContext
-from twincore.platform.requestlog import recent_requests
+from twincore.platform.requestlog import recent_requests, service_summary
+from twincore.platform.router.escalation import summarize_block
 from twincore.platform.router.types import Decision
 
 logger = logging.getLogger(__name__)
 
 DECISION_COLUMNS = [
     "time",
+    "service",
     "model asked",
     "core",
+    "attempts",
     "reason",
     "fallback",
     "status",
@@ -83,8 +86,10 @@ def decision_table(requests: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [
         [
             r["time"].strftime("%Y-%m-%d %H:%M:%S"),
+            f"{r['service']} ({r['source']})" if r.get("service") else "",
             r["model"] or "",
             r["core"] or "",
+            summarize_block({"attempts": r.get("attempts")}),
             r["reason"] or r["error"] or "",
             "yes" if r["fallback"] else "",
             r["status"],
@@ -94,6 +99,31 @@ def decision_table(requests: list[dict[str, Any]]) -> pd.DataFrame:
         for r in requests
     ]
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+
+
+SERVICE_COLUMNS = {
+    "service": "service",
+    "answers": "checked answers",
+    "swift_share": "answered by swift",
+    "escalation_rate": "escalated",
+    "verified_rate": "checker accepted",
+    "tokens_per_answer": "tokens per answer",
+}
+NO_SERVICE_ANSWERS = (
+    "No checked service answers yet: each service's answers (API and screens) appear here."
+)
+
+
+def service_table(summary: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per service: share answered by swift, escalation and checker pass rates (as %)."""
+    rows = [
+        [
+            row[key] if key in ("service", "answers", "tokens_per_answer") else f"{row[key]:.0%}"
+            for key in SERVICE_COLUMNS
+        ]
+        for row in summary
+    ]
+    return pd.DataFrame(rows, columns=list(SERVICE_COLUMNS.values()))
 
 
 def read_evaluation(path: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
@@ -170,6 +200,14 @@ def build(context: UiContext) -> gr.Blocks:
             return decision_table([]), f"Could not read the request log: {type(error).__name__}"
         return decision_table(requests), "" if requests else "No API requests yet."
 
+    async def refresh_services() -> tuple[pd.DataFrame, str]:
+        try:
+            summary = await asyncio.to_thread(service_summary, database_url=settings.database_url)
+        except SQLAlchemyError as error:
+            logger.exception("console: reading the request log failed")
+            return service_table([]), f"Could not read the request log: {type(error).__name__}"
+        return service_table(summary), "" if summary else NO_SERVICE_ANSWERS
+
     async def refresh_evaluation() -> tuple[str, pd.DataFrame, pd.DataFrame]:
         return await asyncio.to_thread(read_evaluation, evaluation_path)
 
@@ -196,6 +234,15 @@ def build(context: UiContext) -> gr.Blocks:
             )
             decisions_status = gr.Markdown()
             decisions_button = gr.Button("Refresh decisions")
+        with gr.Tab("Services"):
+            services_table = gr.Dataframe(
+                headers=list(SERVICE_COLUMNS.values()),
+                label="Checked answers per service",
+                interactive=False,
+                elem_id="console-services",
+            )
+            services_status = gr.Markdown()
+            services_button = gr.Button("Refresh services")
         with gr.Tab("Quality vs cost"):
             summary = gr.Markdown(NO_EVALUATION, elem_id="console-evaluation")
             plot = gr.ScatterPlot(x="cost", y="quality", color="strategy", label="Quality vs cost")
@@ -211,6 +258,9 @@ def build(context: UiContext) -> gr.Blocks:
         cores_outputs = [cores, cores_status]
         decision_outputs = [decisions, decisions_status]
         evaluation_outputs = [summary, plot, strategies]
+        service_outputs = [services_table, services_status]
+        services_button.click(refresh_services, outputs=service_outputs, api_name="services")
+        demo.load(refresh_services, outputs=service_outputs, api_visibility="private")
         cores_button.click(refresh_cores, outputs=cores_outputs, api_name="cores")
         decisions_button.click(refresh_decisions, outputs=decision_outputs, api_name="decisions")
         evaluation_button.click(

@@ -13,6 +13,7 @@ import pandas as pd  # type: ignore[import-untyped]  # the lock carries no panda
 from twincore.apps.calls import shown
 from twincore.apps.support_graph import subgraph_figure
 from twincore.platform.components import UiContext
+from twincore.platform.router.escalation import summarize_block
 
 TICKET_COLUMNS = ["ticket", "conversation", "status", "reason", "opened"]
 STATUSES = ["open", "in_progress", "closed"]
@@ -37,7 +38,8 @@ async def tickets_and_stats(service: Any) -> tuple[pd.DataFrame, str]:
 async def ask(
     service: Any, question: str, chat: Chat, conversation_id: int | None
 ) -> tuple[Any, ...]:
-    """Chat, conversation id, cleared question, citations, Cypher, picture, tickets, stats."""
+    """Chat, conversation id, cleared question, citations, checks, Cypher, picture, tickets,
+    stats."""
     if not question.strip():
         raise gr.Error("Type a question first.")
     reply = await shown(service.ask(question, conversation_id))
@@ -52,6 +54,7 @@ async def ask(
         reply["conversation_id"],
         "",
         _citations_text(reply),
+        _checks_text(reply),
         _cypher_text(reply),
         subgraph_figure(reply["subgraph"]) if reply["subgraph"]["nodes"] else None,
         table,
@@ -77,8 +80,21 @@ async def set_status(
     return f"Ticket #{ticket['id']} is {ticket['status']}.", table, stats
 
 
-def new_conversation() -> tuple[Chat, None, str, str, str, None]:
-    return [], None, "", "", "", None
+def new_conversation() -> tuple[Chat, None, str, str, str, str, None]:
+    return [], None, "", "", "", "", None
+
+
+def _checks_text(reply: dict[str, Any]) -> str:
+    """One line: the attempts (`swift fail -> swift repair pass`), and why the answer failed."""
+    block = reply.get("twincore") or {}
+    summary = summarize_block(block)
+    if not summary:
+        return ""
+    line = f"**Checks:** {summary}"
+    verdict = block.get("verdict") or {}
+    if not verdict.get("passed", True):
+        line += " — " + " ".join(verdict.get("reasons", []))
+    return line
 
 
 def _citations_text(reply: dict[str, Any]) -> str:
@@ -143,6 +159,7 @@ def build(context: UiContext) -> gr.Blocks:
                 escalation = gr.Markdown()
             with gr.Column(scale=2):
                 citations = gr.Markdown(label="Citations", elem_id="support-citations")
+                checks = gr.Markdown(elem_id="support-checks")
                 with gr.Accordion("Cypher that ran", open=False):
                     cypher = gr.Code(label="Cypher", language="sql", interactive=False)
                 picture = gr.Plot(label="Subgraph used")
@@ -157,7 +174,8 @@ def build(context: UiContext) -> gr.Blocks:
             ticket_note = gr.Markdown()
 
         asked = [question, chat, conversation]
-        answered = [chat, conversation, question, citations, cypher, picture, tickets, stats]
+        shown_answer = [chat, conversation, question, citations, checks, cypher, picture]
+        answered = [*shown_answer, tickets, stats]
         send.click(partial(ask, service), inputs=asked, outputs=answered, api_name="ask")
         # Enter in the box does what the button does; the button's `ask` is the API endpoint.
         question.submit(
@@ -171,7 +189,7 @@ def build(context: UiContext) -> gr.Blocks:
         )
         fresh.click(
             new_conversation,
-            outputs=[chat, conversation, question, citations, cypher, picture],
+            outputs=[chat, conversation, question, citations, checks, cypher, picture],
             api_name="new_conversation",
         )
         apply.click(

@@ -1,6 +1,6 @@
 """Tutor screen: pick a skill from the knowledge tree (or type a problem), see the worked solution
 with verified steps, enter your own steps for feedback and graded hints, record attempts and
-watch mastery change.
+watch mastery change; solve a word problem by the core's programs, with the checker's attempts.
 
 Handlers take the tutor's service client (`context.services["tutor"]`, bound with
 `functools.partial`) and plain values; any failure reaches the screen as one plain sentence.
@@ -18,6 +18,9 @@ from twincore.apps.calls import shown
 from twincore.platform.components import UiContext
 
 EXAMPLE_PROBLEM = "3x + 7 = 22"
+EXAMPLE_WORD = (
+    "A shop sells 12 pencils a day for 5 days, then 8 a day for 3 days. How many pencils?"
+)
 HINT_NAMES = {1: "Nudge", 2: "Method", 3: "Next step"}
 
 
@@ -82,6 +85,13 @@ async def submit(
     )
 
 
+async def word_problem(service: Any, question: str, model: str) -> str:
+    """A word problem solved by the core's programs, checked, escalated when rejected."""
+    if not question.strip():
+        raise gr.Error("Type a word problem first.")
+    return views.word_markdown(await shown(service.word_problem(question, "pal", None, model)))
+
+
 async def show_mastery(service: Any, student: str) -> tuple[list[list[Any]], str]:
     mastery = await shown(service.mastery(student.strip()))
     return views.mastery_rows(mastery), views.recommendation_line(mastery)
@@ -117,6 +127,12 @@ def build(context: UiContext) -> gr.Blocks:
                 feedback = gr.Markdown(label="Feedback")
                 hint_text = gr.Markdown(label="Hint")
                 recorded = gr.Markdown()
+        with gr.Accordion("Word problem", open=False):
+            with gr.Row():
+                question = gr.Textbox(label="Question", value=EXAMPLE_WORD, scale=4)
+                word_model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
+            word_button = gr.Button("Solve with a program")
+            word_answer = gr.Markdown()
         with gr.Accordion("Mastery", open=False):
             refresh = gr.Button("Show mastery")
             next_line = gr.Markdown()
@@ -159,6 +175,12 @@ def build(context: UiContext) -> gr.Blocks:
             inputs=[student, problem, steps, hint_level, session],
             outputs=[recorded, table, next_line, session, tree, skill],
             api_name="attempt",
+        )
+        word_button.click(
+            partial(word_problem, service),
+            inputs=[question, word_model],
+            outputs=[word_answer],
+            api_name="word",
         )
         refresh.click(partial(show_mastery, service), inputs=[student], outputs=[table, next_line])
     return cast(gr.Blocks, demo)

@@ -1,9 +1,12 @@
 """How the tutor screen shows things: the knowledge tree, worked steps with verified marks, the
-check of a student's steps, and the mastery table (plain functions of the service's answers)."""
+check of a student's steps, word problems with the checker's attempts, and the mastery table
+(plain functions of the service's answers)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from twincore.platform.router.escalation import summarize_block
 
 STATE_MARKS = {"locked": "🔒 locked", "open": "🔓 open", "mastered": "⭐ mastered"}
 VERDICT_WORDS = {
@@ -93,3 +96,21 @@ def attempt_line(attempt: dict[str, Any]) -> str:
     )
     verdict = "correct" if attempt["correct"] else "not correct yet"
     return f"Attempt {attempt['id']} recorded ({verdict}); P(known): {changes}"
+
+
+def attempts_line(twincore: dict[str, Any]) -> str:
+    """`swift fail -> swift more fail -> deep other pass`, and the reasons when it failed."""
+    line = summarize_block(twincore)
+    verdict = twincore["verdict"]
+    if not verdict["passed"]:
+        line += " — not verified: " + "; ".join(verdict["reasons"])
+    return line
+
+
+def word_markdown(solved: dict[str, Any]) -> str:
+    """The voted answer, how the program reached it, and the checker's attempts in one line."""
+    answer = solved["answer"] if solved["answer"] is not None else "no answer"
+    lines = [f"**Answer:** {answer}", "", solved["explanation"]]
+    if solved.get("twincore"):
+        lines += ["", f"*Checked:* {attempts_line(solved['twincore'])}"]
+    return "\n".join(lines)

@@ -1,6 +1,7 @@
 """Writing screen: a gallery of the twelve styles with their exemplars; compose on a topic or
-rewrite a text in a style while the candidates stream; the chosen text with its checker report
-and predicted style; a 1-5 rating and the average satisfaction per style.
+rewrite a text in a style while the candidates stream; the chosen text with its checker report,
+its verdict (met, or unmet with a "Try again" button) and the escalation's attempts, and its
+predicted style; a 1-5 rating and the average satisfaction per style.
 
 The handlers take the writing service client (`context.services["writing"]`, bound with
 `functools.partial`) and plain values; any failure reaches the screen as one plain sentence.
@@ -57,11 +58,13 @@ async def write(
     candidates: float,
     max_tokens: float,
     revise: bool,
+    seed: int | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Stream a run: (progress, text, report rows, score, prediction, draft id) as it goes."""
+    """Stream a run: (progress, text, report rows, score, prediction, draft id, verdict, the
+    try-again button) as it goes; `seed` samples every candidate (what "Try again" sends)."""
     names, skip = style_names(), gr.skip()
     log: list[str] = []
-    text, tokens, current = "", 0, (-1, False)
+    text, tokens, current = "", 0, (-1, -1)
     events = service.stream_call(
         "write_events",
         mode=mode,
@@ -71,22 +74,27 @@ async def write(
         candidates=int(candidates) or None,  # 0: the router's budget decides
         revise=revise,
         max_tokens=int(max_tokens),
+        seed=seed,
     )
+    hidden = gr.update(visible=False)
     async for event in shown_stream(events):
         kind = event["event"]
         if kind == "start":
             log.append(f"writing {names[style_id]} ({mode}) with model {model}")
-            yield "\n".join(log), "", [], "", "", None
+            yield "\n".join(log), "", [], "", "", None, "", hidden
         elif kind == "token":
-            if (event["candidate"], event["revised"]) != current:
-                current, text, tokens = (event["candidate"], event["revised"]), "", 0
+            if (event.get("attempt", 0), event["candidate"]) != current:
+                current, text, tokens = (event.get("attempt", 0), event["candidate"]), "", 0
                 log.append("")
             text, tokens = text + event["text"], tokens + 1
             log[-1] = views.progress_line(event, tokens)
-            yield "\n".join(log), text, skip, skip, skip, skip
+            yield "\n".join(log), text, skip, skip, skip, skip, skip, skip
         elif kind == "draft":
             log[-1] = views.progress_line(event, tokens)
-            yield "\n".join(log), skip, skip, skip, skip, skip
+            yield "\n".join(log), skip, skip, skip, skip, skip, skip, skip
+        elif kind == "attempt":
+            log.append(views.attempt_line(event))
+            yield "\n".join(log), skip, skip, skip, skip, skip, skip, skip
         elif kind == "result":
             draft = event["draft"]
             log.append(f"stored draft {draft['id']}")
@@ -97,7 +105,31 @@ async def write(
                 views.score_line(draft["report"]),
                 views.prediction_line(draft, names),
                 draft["id"],
+                views.verdict_text(draft),
+                gr.update(visible=draft.get("status") == "unmet"),
             )
+
+
+async def write_again(
+    service: Any,
+    style_id: str,
+    mode: str,
+    model: str,
+    prompt: str,
+    candidates: float,
+    max_tokens: float,
+    revise: bool,
+    tries: int,
+) -> AsyncIterator[tuple[Any, ...]]:
+    """ "Try again": the same request with every candidate sampled from a new seed (a greedy
+    rerun would only write the same text again)."""
+    run = write(service, style_id, mode, model, prompt, candidates, max_tokens, revise, tries)
+    async for values in run:
+        yield values
+
+
+def next_try(tries: int) -> int:
+    return int(tries) + 1
 
 
 async def rate(
@@ -122,8 +154,9 @@ def build(context: UiContext) -> gr.Blocks:
     with gr.Blocks(title="Twincore writing") as demo:
         gr.Markdown(
             "# Writing in twelve styles\nThe model writes candidates in the style; a checker "
-            "scores each against the style's rules, the best one may get a revision naming "
-            "what failed, and a classifier says which style the result reads as."
+            "scores each against the style's rules; when none meets them all, the best gets a "
+            "repair naming what failed, then (model auto) the deep core tries. A text that "
+            "still fails is shown as unmet. A classifier says which style the result reads as."
         )
         with gr.Tab("Write"):
             with gr.Row():
@@ -140,11 +173,14 @@ def build(context: UiContext) -> gr.Blocks:
                     0, MAX_CANDIDATES, value=0, step=1, label="Candidates (0: router budget)"
                 )
                 max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max tokens")
-                revise = gr.Checkbox(value=True, label="Revise once if a constraint fails")
+                revise = gr.Checkbox(value=True, label="Repair once if a constraint fails")
             write_button = gr.Button("Write", variant="primary")
             progress = gr.Textbox(label="Progress", lines=4, interactive=False)
             text = gr.Textbox(label="Text", lines=10, interactive=False)
             score = gr.Textbox(label="Checker score", interactive=False)
+            verdict = gr.Textbox(label="Verdict", lines=2, interactive=False)
+            try_again = gr.Button("Try again", visible=False)
+            tries = gr.State(0)
             report = gr.Dataframe(
                 headers=views.REPORT_COLUMNS,
                 label="Checker report",
@@ -177,11 +213,16 @@ def build(context: UiContext) -> gr.Blocks:
         style.change(
             show_satisfaction, inputs=[style], outputs=[ratings, average], api_name="satisfaction"
         )
+        request = [style, mode, model, prompt, candidates, max_tokens, revise]
+        written = [progress, text, report, score, predicted, draft_id, verdict, try_again]
         write_button.click(
-            partial(write, service),
-            inputs=[style, mode, model, prompt, candidates, max_tokens, revise],
-            outputs=[progress, text, report, score, predicted, draft_id],
-            api_name="write",
+            partial(write, service), inputs=request, outputs=written, api_name="write"
+        )
+        try_again.click(next_try, inputs=tries, outputs=tries, api_name="next_try").then(
+            partial(write_again, service),
+            inputs=[*request, tries],
+            outputs=written,
+            api_name="write_again",
         )
         rate_button.click(
             partial(rate, service),

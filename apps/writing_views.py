@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twincore.platform.router.escalation import summarize_block
+
 REPORT_COLUMNS = ["constraint", "kind", "score", "verdict", "reason"]
 RATING_COLUMNS = ["style", "name", "ratings", "average"]
 
@@ -26,6 +28,8 @@ def style_card(style: dict[str, Any]) -> str:
 def progress_line(event: dict[str, Any], tokens: int) -> str:
     """One line of the progress log for a `token` (so far) or `draft` (checked) event."""
     what = f"candidate {event['candidate'] + 1}" + (" (revision)" if event["revised"] else "")
+    if event.get("step") == "other":
+        what += " (other core)"
     if event["event"] == "token":
         return f"{what}: writing, {tokens} pieces so far"
     report = event["report"]
@@ -56,6 +60,37 @@ def score_line(report: dict[str, Any]) -> str:
     return (
         f"{passed}/{len(report['constraints'])} constraints, score {report['score']:.2f}: {verdict}"
     )
+
+
+def attempt_line(event: dict[str, Any]) -> str:
+    """The progress line of a finished attempt (a rung's best candidate, checked)."""
+    report = event["report"]
+    passed = sum(c["passed"] for c in report["constraints"])
+    verdict = "pass" if report["passed"] else "fail"
+    return (
+        f"attempt {event['attempt'] + 1} ({event['step']}, {event['core'] or '?'}): {verdict}, "
+        f"{passed}/{len(report['constraints'])} constraints"
+    )
+
+
+def attempts_summary(twincore: dict[str, Any] | None) -> str:
+    """The escalation in one line (`swift fail -> swift repair fail -> deep pass`)."""
+    return summarize_block(twincore)
+
+
+def verdict_text(draft: dict[str, Any]) -> str:
+    """Met or unmet (never an unmet text as a finished piece), then the attempts line."""
+    report = draft["report"]
+    failed = sum(not c["passed"] for c in report["constraints"])
+    if draft.get("status", "met" if report["passed"] else "unmet") == "met":
+        head = "Met: the text meets every constraint."
+    else:
+        head = (
+            f"Unmet: the best text still fails {failed} constraint(s), see the report; "
+            "use Try again for new candidates."
+        )
+    summary = attempts_summary(draft.get("twincore"))
+    return f"{head}\nAttempts: {summary}" if summary else head
 
 
 def prediction_line(draft: dict[str, Any], names: dict[str, str]) -> str:

@@ -54,9 +54,9 @@ ROLES = {"system": "system", "developer": "system", "user": "user", "assistant":
 class TwincoreChatModel(BaseChatModel):
     """Chat completions from the Twincore router (tools-free; text in, text out).
 
-    `model`, `max_tokens`, `temperature`, `top_p` and `seed` may be overridden per call
-    (`invoke(..., max_tokens=8)` or `.bind(model="deep")`); `stop` given to a call replaces
-    the field.
+    `model`, `max_tokens`, `temperature`, `top_p`, `seed` and `repetition_guard` may be
+    overridden per call (`invoke(..., max_tokens=8)` or `.bind(model="deep")`); `stop` given to
+    a call replaces the field.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -69,6 +69,11 @@ class TwincoreChatModel(BaseChatModel):
     seed: int | None = Field(None, description="seed for reproducible sampling")
     service: str | None = Field(
         None, description="the service asking (e.g. 'codegen'): the router labels it so"
+    )
+    repetition_guard: bool = Field(
+        True,
+        description="ban repeated lines and token loops in answers (the engine's repetition "
+        "guard); on for services, off in the raw OpenAI API",
     )
     hints: dict[str, str] = Field(
         default_factory=dict,
@@ -120,6 +125,7 @@ class TwincoreChatModel(BaseChatModel):
             "seed": self.seed,
             "service": self.service,
             "hints": self.hints,
+            "repetition_guard": self.repetition_guard,
             "target": self.transport.target,
         }
 
@@ -196,11 +202,21 @@ class TwincoreChatModel(BaseChatModel):
             request_id=f"lc-{uuid.uuid4().hex}",
             service=self.service,
             hints=self.hints,
+            repetition_guard=kwargs.pop("repetition_guard", self.repetition_guard),
         )
         kwargs.pop("stream", None)  # LangChain's own switch, already acted on
         if kwargs:
             raise TypeError(f"TwincoreChatModel got unexpected arguments: {sorted(kwargs)}")
         return request
+
+
+def from_chat_messages(turns: list[dict[str, str]]) -> list[BaseMessage]:
+    """Chat turns ({"role", "content"}, e.g. `escalation.repair_messages`) as LangChain
+    messages: the assistant's as AIMessage, every other as HumanMessage."""
+    return [
+        AIMessage(content=t["content"]) if t["role"] == "assistant" else HumanMessage(t["content"])
+        for t in turns
+    ]
 
 
 def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ import httpx
 
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.backends.openai import error_message, message_of, usage_from_openai
+from twincore.model_core.engine.repetition import RepetitionGuard
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Usage
 from twincore.platform.errors import TwincoreError as TwincoreError  # re-exported
@@ -42,6 +43,8 @@ class ChatRequest:
     hints: Mapping[str, str] = field(default_factory=dict)
     """Labels the caller knows (`domain`, `interactivity`, `difficulty`); over HTTP they travel
     as the request's `metadata`."""
+    repetition_guard: bool = False
+    """Ban repeated lines and token loops in the answer (model_core/engine/repetition.py)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class RouterTransport:
             top_p=1.0 if request.top_p is None else request.top_p,
             seed=request.seed,
             stop=request.stop,
+            repetition_guard=RepetitionGuard() if request.repetition_guard else None,
         )
         try:
             params.validate()
@@ -175,6 +179,8 @@ def _request_body(request: ChatRequest) -> dict[str, Any]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if request.repetition_guard:  # a Twincore extension: sent only when on
+        body["repetition_guard"] = True
     optional = {
         "max_tokens": request.max_tokens,
         "top_p": request.top_p,

@@ -100,6 +100,8 @@ class ServiceComponent:
     bench: str | None = None
     tables: tuple[str, ...] = ()
     migrations: str | None = None
+    workload: str | None = None
+    """"module:attribute" of its router-evaluation workload (platform/evals/workloads.py)."""
 
     def __post_init__(self) -> None:
         # Services share the /v1 namespace with the OpenAI API and the CLI with the platform's
@@ -117,11 +119,13 @@ class ServiceComponent:
         cli: bool = False,
         evals: bool = True,
         bench: bool = False,
+        workload: bool = True,
     ) -> ServiceComponent:
         """The component of a service package laid out on the standard skeleton: named after
         its package, `service.py` holds `service_class`, `api.py` holds `build_api`, the screen
         is `twincore.apps.<name>:build`, `cli.py` holds `app`, `eval_command` and
-        `bench_command`, `models.py` the tables and `migrations/` the Alembic versions."""
+        `bench_command`, `models.py` the tables, `migrations/` the Alembic versions and
+        `workload.py` its `WORKLOAD` for the router evaluation."""
         name = package.rsplit(".", 1)[-1]
         return cls(
             name=name,
@@ -134,6 +138,7 @@ class ServiceComponent:
             bench=f"{package}.cli:bench_command" if bench else None,
             tables=(f"{package}.models",),
             migrations=f"{package}:migrations",
+            workload=f"{package}.workload:WORKLOAD" if workload else None,
         )
 
     def build_service(self, router: RouterClient, settings: Settings) -> Any:

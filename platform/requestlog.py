@@ -6,7 +6,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    case,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from twincore.platform.db.base import Base, UTCDateTime, utcnow
@@ -37,6 +50,17 @@ class RequestLogEntry(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    service: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The service that answered (support, writing, ...); None for the OpenAI API."""
+    source: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
+    """`api` for the REST API, `ui` for a call made from a Gradio screen."""
+    verified: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether the service's checker accepted the answer that stands (None: nothing checked)."""
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # none_as_null: a request without attempts stores SQL NULL (not JSON 'null'), so filters
+    # on "has attempts" work.
+    attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
+    """Every checker-driven attempt: step, core, verdict, reasons, candidates, tokens, ms."""
 
 
 def record_request(
@@ -54,6 +78,10 @@ def record_request(
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
     error: str | None = None,
+    service: str | None = None,
+    source: str = "api",
+    verified: bool | None = None,
+    attempts: list[dict[str, Any]] | None = None,
 ) -> RequestLogEntry:
     """Append one entry (the caller's transaction commits it)."""
     entry = RequestLogEntry(
@@ -70,6 +98,11 @@ def record_request(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         error=error,
+        service=service,
+        source=source,
+        verified=verified,
+        escalated=bool(attempts and len(attempts) > 1),
+        attempts=attempts,
     )
     session.add(entry)
     session.flush()
@@ -86,7 +119,9 @@ def recent_requests(
     """
     statement = select(RequestLogEntry)
     if routed_only:
-        statement = statement.where(RequestLogEntry.model.is_not(None))
+        statement = statement.where(
+            or_(RequestLogEntry.model.is_not(None), RequestLogEntry.attempts.is_not(None))
+        )
     statement = statement.order_by(
         RequestLogEntry.created_at.desc(), RequestLogEntry.id.desc()
     ).limit(limit)
@@ -96,6 +131,42 @@ def recent_requests(
             return [_summary(entry) for entry in session.scalars(statement)]
     finally:
         engine.dispose()
+
+
+def service_summary(*, database_url: str) -> list[dict[str, Any]]:
+    """Per service, over its checked answers (API and screens): how many, the share swift
+    answered, the share that escalated, and the share the checker accepted in the end."""
+    entry = RequestLogEntry
+    statement = (
+        select(
+            entry.service,
+            func.count(),
+            func.sum(case((entry.core == "swift", 1), else_=0)),
+            func.sum(case((entry.escalated.is_(True), 1), else_=0)),
+            func.sum(case((entry.verified.is_(True), 1), else_=0)),
+            func.sum(entry.completion_tokens),
+        )
+        .where(entry.service.is_not(None), entry.attempts.is_not(None))
+        .group_by(entry.service)
+        .order_by(entry.service)
+    )
+    engine = create_db_engine(database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            rows = session.execute(statement).all()
+    finally:
+        engine.dispose()
+    return [
+        {
+            "service": service,
+            "answers": count,
+            "swift_share": round((swift or 0) / count, 3),
+            "escalation_rate": round((escalated or 0) / count, 3),
+            "verified_rate": round((verified or 0) / count, 3),
+            "tokens_per_answer": round((tokens or 0) / count, 1),
+        }
+        for service, count, swift, escalated, verified, tokens in rows
+    ]
 
 
 def _summary(entry: RequestLogEntry) -> dict[str, Any]:
@@ -120,4 +191,8 @@ def _summary(entry: RequestLogEntry) -> dict[str, Any]:
         "prompt_tokens": entry.prompt_tokens,
         "completion_tokens": entry.completion_tokens,
         "error": entry.error,
+        "service": entry.service,
+        "source": entry.source,
+        "verified": entry.verified,
+        "attempts": entry.attempts,
     }

@@ -28,6 +28,7 @@ import torch
 
 from twincore.model_core.engine.blocks import BlockPool, CacheLayout, OutOfBlocksError, block_hash
 from twincore.model_core.engine.paged import PagedView
+from twincore.model_core.engine.repetition import LineReader, RepetitionState
 from twincore.model_core.engine.sampling import make_generator, sample
 from twincore.model_core.engine.sequence import RequestState, Sequence
 from twincore.model_core.engine.speculative import Drafter, adapt_k, verify
@@ -80,6 +81,8 @@ class Engine:
             device=self.device,
         )
         self.stop_ids = frozenset(tokenizer.stop_ids if tokenizer else ())
+        self._lines: LineReader | None = None  # built for the first request with a guard
+        self._guards: dict[Sequence, RepetitionState] = {}
         self._waiting: deque[Sequence] = deque()
         self._running: list[Sequence] = []
         self._inbox: deque[RequestState] = deque()
@@ -272,6 +275,7 @@ class Engine:
                 state, 0, list(state.request.prompt_ids), len(state.request.prompt_ids),
                 make_generator(params, 0), self._text_stream(params.stop),
             )  # fmt: skip
+            self._add_guard(first)
             state.sequences.append(first)
             self._waiting.append(first)
             self.counters["requests"] += 1
@@ -279,6 +283,29 @@ class Engine:
 
     def _text_stream(self, stop: tuple[str, ...]) -> TextStream | None:
         return TextStream(self.tokenizer, stop) if self.tokenizer is not None else None
+
+    def _add_guard(self, seq: Sequence) -> None:
+        """Track the sequence's loops when its request asks for the repetition guard."""
+        params = seq.state.request.params
+        if params.repetition_guard is None:
+            return
+        if self._lines is None and self.tokenizer is not None:
+            self._lines = LineReader.for_tokenizer(self.tokenizer)
+        stops = self.stop_ids | set(params.stop_token_ids)
+        self._guards[seq] = RepetitionState(params.repetition_guard, self._lines, stops)
+
+    def _guard_bans(self, seq: Sequence, drafted: list[int]) -> list[frozenset[int]] | None:
+        """The guard's bans after each history a verify step checks: the sequence, then it
+        followed by 1..k drafted tokens (probed on a copy); None when unguarded."""
+        guard = self._guards.get(seq)
+        if guard is None:
+            return None
+        probe = guard.copy()
+        bans = [probe.bans]
+        for token in drafted:
+            probe.push(token)
+            bans.append(probe.bans)
+        return bans
 
     def _end_cancelled_and_late(self, cancelled: set[str]) -> None:
         now = time.monotonic()
@@ -330,7 +357,8 @@ class Engine:
         fed = [seq.tokens[-1], *draft.tokens]
         hidden = self._hidden([seq], [fed])  # [1, k+1, hidden]
         logits = self._head(hidden)[0]  # [k+1, V]
-        emitted, logprobs = verify(logits, draft, params, seq.generator, seq.tokens)
+        bans = self._guard_bans(seq, draft.tokens)
+        emitted, logprobs = verify(logits, draft, params, seq.generator, seq.tokens, bans)
         accepted = len(emitted) - 1
         self.counters["spec_steps"] += 1
         self.counters["spec_drafted"] += k
@@ -478,8 +506,12 @@ class Engine:
             seqs = seqs + extra
             logits = torch.cat((logits, logits[rows]))
         params = [s.state.request.params for s in seqs]
+        guards = [self._guards.get(s) for s in seqs]
+        bans = None
+        if any(guard is not None for guard in guards):
+            bans = [frozenset() if guard is None else guard.bans for guard in guards]
         tokens, logprobs = sample(
-            logits, params, [s.generator for s in seqs], [s.tokens for s in seqs]
+            logits, params, [s.generator for s in seqs], [s.tokens for s in seqs], bans
         )
         for seq, token, logprob in zip(seqs, tokens, logprobs, strict=True):
             self._append(seq, token, logprob)
@@ -508,6 +540,7 @@ class Engine:
                 parent.chain,
             )
             child.admitted_at = time.monotonic()
+            self._add_guard(child)
             state.sequences.append(child)
             self._running.append(child)
 
@@ -521,8 +554,16 @@ class Engine:
         if params.logprobs:
             seq.logprobs.append(logprob)
         text, stopped = seq.text.push(token) if seq.text is not None else ("", False)
-        at_limit = len(seq.output) >= params.max_tokens
-        finish: FinishReason | None = "stop" if stopped else ("length" if at_limit else None)
+        guard = self._guards.get(seq)
+        if guard is not None:
+            guard.push(token)
+        finish: FinishReason | None = None
+        if stopped:
+            finish = "stop"
+        elif len(seq.output) >= params.max_tokens:
+            finish = "length"
+        elif guard is not None and guard.exhausted:
+            finish = "repetition"  # it would loop again at once: end here instead
         if finish is None:
             self._emit(seq, (token,), text, (logprob,) if params.logprobs else None)
         else:
@@ -564,6 +605,7 @@ class Engine:
         if seq.finish_reason is not None:
             return
         seq.finish_reason = reason
+        self._guards.pop(seq, None)
         if flush and seq.text is not None:
             text += seq.text.finish()
         if seq in self._running:

@@ -1,21 +1,24 @@
 """Token sampling: per-request parameters, seeded generators and one batched sampling step.
 
 Every row of a batch carries its own `SamplingParams`. The order is transformers' `generate`:
-repetition penalty on the raw logits, then temperature, top-k and top-p. Temperature 0 is greedy,
-the argmax of the penalised logits. A sampled row draws one uniform number from its own CPU
-generator and inverts the CDF of its filtered distribution on the logits' device, so a seeded
-request repeats its tokens run to run whichever device holds the logits, and its random stream
-never depends on the other rows of the batch.
+repetition penalty on the raw logits, then the repetition guard's bans (engine/repetition.py),
+then temperature, top-k and top-p. Temperature 0 is greedy, the argmax of the penalised logits.
+A sampled row draws one uniform number from its own CPU generator and inverts the CDF of its
+filtered distribution on the logits' device, so a seeded request repeats its tokens run to run
+whichever device holds the logits, and its random stream never depends on the other rows of
+the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from twincore.model_core.engine.repetition import RepetitionGuard
 
 MAX_CANDIDATES = 16
 MAX_STOP_STRINGS = 8
@@ -50,6 +53,9 @@ class SamplingParams:
     speculative: bool = True
     """Let the engine draft and verify tokens when it has a drafter (see engine/speculative.py);
     False opts this request out. The output distribution is the same either way."""
+    repetition_guard: RepetitionGuard | None = None
+    """Ban the token that would repeat a looping span or a line once more, and end a generation
+    that keeps looping with finish_reason "repetition" (engine/repetition.py); None is off."""
 
     def validate(self) -> None:
         """Raise ValueError listing every field that is out of range."""
@@ -83,6 +89,8 @@ class SamplingParams:
             ),
         ]
         problems = [message for ok, message in checks if not ok]
+        if self.repetition_guard is not None:
+            problems += self.repetition_guard.problems()
         if problems:
             raise ValueError("invalid sampling parameters: " + "; ".join(problems))
 
@@ -107,12 +115,14 @@ def sample(
     params: Sequence[SamplingParams],
     generators: Sequence[torch.Generator | None],
     seen: Sequence[Sequence[int]],
+    banned: Sequence[Collection[int]] | None = None,
 ) -> tuple[list[int], list[float]]:
     """Pick one token per row; return the tokens and their log-probabilities.
 
     logits: [B, V], any float dtype (read as float32, never modified). params, generators and
     seen hold one entry per row; seen is the row's prompt and output ids so far, for the
-    repetition penalty (duplicates are fine, so are only the distinct ids). The log-probability
+    repetition penalty (duplicates are fine, so are only the distinct ids). banned, when given,
+    holds per row the ids the row must not pick (the repetition guard's). The log-probability
     is that of the chosen token under log_softmax of the raw logits, before penalty or filters.
     """
     batch, _ = logits.shape
@@ -122,7 +132,7 @@ def sample(
             f"and {len(seen)} seen lists"
         )
     raw = logits.float()  # [B, V]
-    scores = penalise_repeats(raw, params, seen)  # [B, V]
+    scores = ban_tokens(penalise_repeats(raw, params, seen), banned)  # [B, V]
     chosen = scores.argmax(dim=-1)  # [B]
     sampled = [row for row, p in enumerate(params) if p.temperature > 0]
     if sampled:
@@ -159,6 +169,22 @@ def penalise_repeats(
     picked = scores[where]  # [N]
     penalised = torch.where(picked < 0, picked * penalty, picked / penalty)  # [N]
     return scores.index_put(where, penalised)  # out of place: the caller's logits stay as given
+
+
+def ban_tokens(scores: Tensor, banned: Sequence[Collection[int]] | None) -> Tensor:
+    """Scores with each row's banned ids at -inf; scores: [B, V] -> [B, V] (the input unchanged,
+    and returned as is when nothing is banned)."""
+    if banned is None or not any(banned):
+        return scores
+    if len(banned) != scores.shape[0]:
+        raise ValueError(f"{scores.shape[0]} rows of scores but {len(banned)} ban lists")
+    rows = [row for row, ids in enumerate(banned) for _ in ids]
+    columns = [token for ids in banned for token in ids]
+    where = (
+        torch.tensor(rows, device=scores.device),
+        torch.tensor(columns, device=scores.device),
+    )  # [N] x 2
+    return scores.index_put(where, torch.tensor(float("-inf"), device=scores.device))
 
 
 def _draw(

@@ -24,6 +24,7 @@ yield. `adapt_k` keeps k near the run of recent acceptances.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,7 @@ from torch import Tensor
 from twincore.model_core.cache import DenseCache
 from twincore.model_core.engine.sampling import (
     SamplingParams,
+    ban_tokens,
     filtered_probs,
     penalise_repeats,
     sample,
@@ -88,24 +90,25 @@ def pick(
 
 def verify(
     logits: Tensor, draft: Draft, params: SamplingParams, generator: torch.Generator | None,
-    seen: list[int],
+    seen: list[int], banned: Seq[Collection[int]] | None = None,
 ) -> tuple[list[int], list[float]]:  # fmt: skip
     """The tokens to emit after checking `draft` against the target's logits [k+1, V].
 
-    Row j of logits follows seen + draft.tokens[:j]. Returns the kept drafts plus one token of the
-    target's own (so 1..k+1 tokens) and their log-probabilities under the raw target logits.
+    Row j of logits follows seen + draft.tokens[:j]; banned[j], when given, holds the ids the
+    repetition guard bans after that history, so a banned draft is never kept and the target's
+    own token is picked as plain decoding would pick it. Returns the kept drafts plus one token
+    of the target's own (so 1..k+1 tokens) and their log-probabilities under the raw logits.
     """
     k = len(draft.tokens)
     histories = [seen + draft.tokens[:j] for j in range(k + 1)]
     raw = logits.float()
     if params.temperature == 0:
-        chosen, logprobs = sample(raw, [params] * (k + 1), [None] * (k + 1), histories)
+        chosen, logprobs = sample(raw, [params] * (k + 1), [None] * (k + 1), histories, banned)
         kept = next((j for j in range(k) if chosen[j] != draft.tokens[j]), k)
         return chosen[: kept + 1], logprobs[: kept + 1]
     assert draft.probs is not None, "a sampled draft carries its distributions"
-    target = filtered_probs(
-        penalise_repeats(raw, [params] * (k + 1), histories), [params] * (k + 1)
-    )
+    scores = ban_tokens(penalise_repeats(raw, [params] * (k + 1), histories), banned)
+    target = filtered_probs(scores, [params] * (k + 1))
     emitted: list[int] = []
     for j, token in enumerate(draft.tokens):
         p, q = target[j], draft.probs[j]

@@ -7,7 +7,8 @@ from typing import Literal
 
 from twincore.model_core.engine.sampling import SamplingParams
 
-FinishReason = Literal["stop", "length", "cancelled", "deadline", "error"]
+FinishReason = Literal["stop", "length", "cancelled", "deadline", "error", "repetition"]
+"""'repetition': the repetition guard ended a generation that kept looping."""
 
 
 class EngineError(RuntimeError):

@@ -14,33 +14,39 @@ from twincore.platform.cli.output import console, err_console, fail, print_json
 
 
 def router(
-    per_group: Annotated[
-        int, typer.Option(min=0, help="tasks per group (math/code, easy/hard); 0: all shipped")
+    per_service: Annotated[
+        int, typer.Option(min=0, help="items per service workload; 0: every shipped item")
     ] = 20,
-    seed: Annotated[int, typer.Option(help="which tasks a smaller run picks")] = 0,
+    services: Annotated[
+        list[str] | None, typer.Option("--service", help="only these services (repeatable)")
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="which half to report on: report, calibration or all")
+    ] = "report",
     answers: Annotated[
         Path | None,
         typer.Option(help="re-score the answers an earlier run recorded (no generation)"),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Answer verifiable math and code tasks on both cores; compare always-swift, always-deep,
-    random at matched cost, the router over deep thresholds and a cascade; report APGR."""
-    from twincore.platform.evals.runner import run, save_report
-    from twincore.platform.evals.tasks import load_workload
+    """Answer every service's workload on both cores (one attempt each, the service's own
+    checker); compare always-swift, always-deep, random at matched cost, the router, a
+    checker-driven cascade and router+escalation on the report split; report APGR."""
+    from twincore.platform.evals.runner import load_items, run, save_report
 
     settings = load_settings()
     if answers is not None and not answers.is_file():
         fail(f"no recorded answers at {answers}", code=2)
-    total = 0 if answers else 2 * len(load_workload(per_group=per_group or None, seed=seed))
     try:
+        total = 0 if answers else 2 * len(load_items(per_service or None, services))
         with Progress(console=err_console, transient=True) as progress:
-            bar = progress.add_task("answering (swift, then deep)", total=total)
+            bar = progress.add_task("answering (each service: swift, then deep)", total=total)
             report = run(
                 settings,
-                per_group=per_group or None,
-                seed=seed,
-                on_answer=lambda core: progress.advance(bar),
+                per_service=per_service or None,
+                services=services,
+                split=split,
+                on_answer=lambda _answer: progress.advance(bar),
                 recorded=answers,
             )
     except ValueError as error:
@@ -60,8 +66,24 @@ def router(
             f"{s['wall_s']:.1f}",
         )
     console.print(table)
+    by_service = Table("service", "items", "swift", "deep", "best", "quality/deep", "cost/deep",
+                       "beats random")  # fmt: skip
+    for name, row in report["services"].items():
+        named = row["strategies"]
+        by_service.add_row(
+            name,
+            str(row["items"]),
+            f"{named['always-swift']['quality']:.3f}",
+            f"{named['always-deep']['quality']:.3f}",
+            row["best"],
+            str(row["quality_vs_deep"]),
+            str(row["cost_vs_deep"]),
+            "yes" if row["router_beats_random"] else "no",
+        )
+    console.print(by_service)
     console.print(
         f"APGR {report['apgr']}  router beats random: {report['router_beats_random']}  "
         f"deep share for 50%/80% of the gain: {report.get('deep_share_for_50')}/"
-        f"{report.get('deep_share_for_80')}\nsaved to {path}"
+        f"{report.get('deep_share_for_80')}  split {report['split']} ({report['items']} items)"
+        f"\nsaved to {path}"
     )

@@ -1,4 +1,4 @@
-"""`twincore router ...`: train the stage-1 classifier and classify text with it."""
+"""`twincore router ...`: train the stage-1 classifier, classify text, fit the policy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from rich.table import Table
 from twincore.platform.cli.context import load_settings
 from twincore.platform.cli.output import console, err_console, fail, print_json
 
-app = typer.Typer(help="The router's task classifier.", no_args_is_help=True)
+app = typer.Typer(
+    help="The router: its task classifier and its fitted policy.", no_args_is_help=True
+)
 
 
 @app.command("train")
@@ -82,3 +84,51 @@ def classify(
         table.add_row(head, labels.label(head), "  ".join(f"{k} {v:.2f}" for k, v in ranked))
     console.print(table)
     console.print(f"classifier {classifier.version}")
+
+
+@app.command("fit")
+def fit(
+    answers: Annotated[
+        Path | None,
+        typer.Option(help="recorded answers; default those of the last `twincore eval router`"),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="policy file to write; default <data_dir>/router/policy.yaml"),
+    ] = None,
+    per_service: Annotated[
+        int, typer.Option(min=0, help="items per service the answers cover; 0: all")
+    ] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="print the provenance")] = False,
+) -> None:
+    """Fit the routing policy's deep-score weights and threshold on the calibration half of
+    recorded answers; write a policy YAML carrying its provenance (`router.policy` uses it)."""
+    from twincore.platform.evals.runner import answers_path, load_items, read_answers
+    from twincore.platform.router.fit import fit_policy, policy_yaml
+    from twincore.platform.router.setup import build_policy
+
+    settings = load_settings()
+    source = answers or answers_path(settings)
+    if not source.is_file():
+        fail(f"no recorded answers at {source}: run `twincore eval router` first", code=2)
+    target = output or settings.data_dir / "router" / "policy.yaml"
+    try:
+        recorded = read_answers(source)
+        items = [
+            i for i in load_items(per_service or None)
+            if all(i.id in recorded.get(core, {}) for core in ("swift", "deep"))
+        ]  # fmt: skip
+        config = fit_policy(build_policy(settings), items, recorded, source=str(source))
+    except (OSError, ValueError, KeyError) as error:
+        fail(f"cannot fit: {error}", code=2)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(policy_yaml(config), encoding="utf-8")
+    if json_output:
+        print_json({"path": str(target), "deep_threshold": config.deep_threshold,
+                    "weights": config.score.weights, "provenance": config.provenance})  # fmt: skip
+        return
+    console.print(
+        f"policy -> {target}\ndeep threshold {config.deep_threshold}, weights "
+        f"{config.score.weights}\ncalibration: {config.provenance.get('calibration')}"
+    )

@@ -1,97 +1,77 @@
-"""Every task answered once by each core through the router, checked by its verifier.
+"""Every work item answered once by each core (one attempt, pinned), judged twice.
 
 Routing strategies are then compared offline on these answers (as RouteLLM does): a strategy
-only decides which core's recorded answer counts, so every strategy sees the same answers.
+only decides which core's recorded answer counts, and an escalating strategy pays for both
+answers where it escalates; so every strategy sees the same answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from twincore.model_core.backends.base import CoreRequest
-from twincore.model_core.engine.sampling import SamplingParams
-from twincore.platform.evals.tasks import Task
-from twincore.platform.evals.verify import check_code_async, check_math
-from twincore.platform.router.cascade import collect_events, confidence
-from twincore.platform.router.router import RouterClient
-from twincore.platform.router.types import RouteRequest
+from twincore.platform.evals.workloads import Answerer, ItemResult, WorkItem
 
-CONCURRENCY = 16
-"""Requests in flight per core: the engine batches them."""
+CONCURRENCY = 4
+"""Items in flight per core: the engine batches them; services also run checkers."""
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One core's answer to one task."""
+    """One core's single-attempt answer to one work item."""
 
-    task_id: str
+    item_id: str
+    service: str
     core: str
     passed: bool
+    """Ground truth: the item's gold answer, execution match or hidden tests."""
+    verified: bool
+    """The service's own checker, as escalation would see it at run time."""
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
-    mean_logprob: float
-    text: str
+    text: str = ""
     error: str | None = None
 
 
-def task_request(task: Task, model: str) -> RouteRequest:
-    params = SamplingParams(max_tokens=task.max_tokens, temperature=0.0, logprobs=True)
-    core_request = CoreRequest(
-        messages=[{"role": "user", "content": task.prompt}],
-        params=params,
-        request_id=f"eval-{uuid.uuid4().hex[:12]}",
-    )
-    return RouteRequest(core_request, model)
-
-
-async def answer_task(router: RouterClient, task: Task, core: str) -> Answer:
+async def answer_item(answerer: Answerer, item: WorkItem, core: str) -> Answer:
     started = time.perf_counter()
-    collected = await collect_events(router.stream(task_request(task, core)))
-    latency = time.perf_counter() - started
-    text = collected.text
-    if collected.error is not None:
-        passed = False
-    elif task.domain == "math":
-        passed = check_math(text, task.answer)
-    else:
-        passed = (await check_code_async(text, task)).passed
+    try:
+        result = await answerer(item, core)
+    except Exception as error:  # one broken item must not end a long evaluation
+        result = ItemResult(False, False, error=f"{type(error).__name__}: {error}"[:500])
     return Answer(
-        task_id=task.id,
+        item_id=item.id,
+        service=item.service,
         core=core,
-        passed=passed,
-        prompt_tokens=collected.prompt_tokens,
-        completion_tokens=collected.completion_tokens,
-        latency_s=latency,
-        mean_logprob=confidence(collected.chunks),
-        text=text,
-        error=collected.error,
+        passed=result.passed,
+        verified=result.verified,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        latency_s=time.perf_counter() - started,
+        text=result.text[:4000],
+        error=result.error,
     )
 
 
-async def answer_all(
-    router: RouterClient,
-    tasks: list[Task],
-    cores: tuple[str, ...] = ("swift", "deep"),
+async def answer_items(
+    answerer: Answerer,
+    items: Sequence[WorkItem],
+    core: str,
     *,
-    on_done: Callable[[str], None] | None = None,
-) -> dict[str, dict[str, Answer]]:
-    """answers[core][task_id], one core at a time so the cores do not share the CPU."""
-    answers: dict[str, dict[str, Answer]] = {}
-    for core in cores:
-        limit = asyncio.Semaphore(CONCURRENCY)
+    on_done: Callable[[Answer], None] | None = None,
+) -> dict[str, Answer]:
+    """answers[item_id] on one core, a few items in flight (the engine batches them)."""
+    limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def run(task: Task, core: str = core, limit: asyncio.Semaphore = limit) -> Answer:
-            async with limit:
-                answer = await answer_task(router, task, core)
-            if on_done is not None:
-                on_done(core)
-            return answer
+    async def run(item: WorkItem) -> Answer:
+        async with limit:
+            answer = await answer_item(answerer, item, core)
+        if on_done is not None:
+            on_done(answer)
+        return answer
 
-        results = await asyncio.gather(*(run(task) for task in tasks))
-        answers[core] = {a.task_id: a for a in results}
-    return answers
+    results = await asyncio.gather(*(run(item) for item in items))
+    return {a.item_id: a for a in results}

@@ -1,23 +1,29 @@
 """Routing strategies compared on the same recorded answers: quality against cost.
 
 Strategies: always swift, always deep, the router's policy (as configured and swept over deep
-thresholds), random routing at the router's cost, and a cascade (swift first; deep when the
-code's tests fail or swift's math answer is not confident). Metrics follow RouteLLM: PGR is the
-share of deep's quality gain over swift that a strategy recovers; APGR is its mean over deep-call
-shares from 0 to 1 (random routing scores 0.5); and the deep-call share a strategy needs for 50%
-and 80% of the gain.
+thresholds), random routing at the router's cost, a cascade (swift first; deep when the
+service's checker rejects swift's answer) and `router+escalation`, what the platform does: the
+policy's first core, then deep when that was swift and its checker said no. Metrics follow
+RouteLLM: PGR is the share of deep's quality gain over swift that a strategy recovers; APGR is
+its mean over deep-call shares from 0 to 1 (random routing scores 0.5); and the deep-call share
+a strategy needs for 50% and 80% of the gain. Quality counts ground truth (`passed`); only the
+escalating strategies look at the checker (`verified`), as they would at run time.
 """
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from twincore.platform.evals.answers import Answer, task_request
-from twincore.platform.evals.tasks import Task
+from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.sampling import SamplingParams
+from twincore.platform.evals.answers import Answer
+from twincore.platform.evals.workloads import WorkItem
 from twincore.platform.router.load import CoreState
 from twincore.platform.router.policy import TwoStagePolicy
+from twincore.platform.router.types import RouteRequest
 
 SWEEP = tuple(round(0.05 * i, 2) for i in range(21))
 GRID = 100
@@ -27,15 +33,17 @@ GRID = 100
 class Outcome:
     name: str
     quality: float
-    """Share of tasks whose answer passed its verifier."""
+    """Share of items whose answer was right (ground truth)."""
     cost: float
     """Tokens (prompt + completion) times each core's relative price per 1000 tokens."""
     deep_share: float
+    """Share of items on which deep was called (escalations included)."""
     wall_s: float
-    """Sum of the answering requests' latencies (escalated cascades count both)."""
+    """Sum of the answering requests' latencies (escalated items count both)."""
 
 
 Answers = Mapping[str, Mapping[str, Answer]]
+"""answers[core][item_id]"""
 
 
 def answer_cost(answer: Answer, price: Mapping[str, float]) -> float:
@@ -45,8 +53,8 @@ def answer_cost(answer: Answer, price: Mapping[str, float]) -> float:
 def outcome(
     name: str, choice: Mapping[str, str], answers: Answers, price: Mapping[str, float]
 ) -> Outcome:
-    """A strategy that sends each task to one core: choice[task_id] = core."""
-    picked = [answers[core][task_id] for task_id, core in choice.items()]
+    """A strategy that sends each item to one core: choice[item_id] = core."""
+    picked = [answers[core][item_id] for item_id, core in choice.items()]
     return Outcome(
         name=name,
         quality=sum(a.passed for a in picked) / len(picked),
@@ -56,28 +64,36 @@ def outcome(
     )
 
 
-def cascade(
-    tasks: Sequence[Task], answers: Answers, price: Mapping[str, float], min_mean_logprob: float
+def escalating(
+    name: str, first: Mapping[str, str], answers: Answers, price: Mapping[str, float]
 ) -> Outcome:
-    """Swift first; deep too when the tests fail (code) or swift is not confident (math)."""
-    passed, cost, wall, escalated = 0, 0.0, 0.0, 0
-    for task in tasks:
-        swift = answers["swift"][task.id]
-        cost, wall = cost + answer_cost(swift, price), wall + swift.latency_s
-        rejected = (
-            not swift.passed if task.domain == "code" else swift.mean_logprob < min_mean_logprob
-        )
-        final = swift
-        if rejected:
-            final, escalated = answers["deep"][task.id], escalated + 1
+    """Each item on its `first` core; where that was swift and swift's checker rejected the
+    answer, deep answers too and its answer stands (both are paid for)."""
+    passed, cost, wall, deep_calls = 0, 0.0, 0.0, 0
+    for item_id, core in first.items():
+        final = answers[core][item_id]
+        cost, wall = cost + answer_cost(final, price), wall + final.latency_s
+        if core == "swift" and not final.verified:
+            final = answers["deep"][item_id]
             cost, wall = cost + answer_cost(final, price), wall + final.latency_s
+        deep_calls += final.core == "deep"
         passed += final.passed
-    return Outcome("cascade", passed / len(tasks), cost, escalated / len(tasks), wall)
+    return Outcome(name, passed / len(first), cost, deep_calls / len(first), wall)
 
 
-def policy_choice(policy: TwoStagePolicy, tasks: Sequence[Task]) -> dict[str, str]:
+def item_request(item: WorkItem) -> RouteRequest:
+    """What the router sees of an item: the user's text, the service and its hints."""
+    core_request = CoreRequest(
+        messages=[{"role": "user", "content": item.text}],
+        params=SamplingParams(),
+        request_id=f"eval-{uuid.uuid4().hex[:12]}",
+    )
+    return RouteRequest(core_request, service=item.service, hints=item.hints)
+
+
+def policy_choice(policy: TwoStagePolicy, items: Sequence[WorkItem]) -> dict[str, str]:
     idle = {name: CoreState() for name in ("deep", "swift")}
-    return {task.id: policy.choose(task_request(task, "auto"), idle).core for task in tasks}
+    return {item.id: policy.choose(item_request(item), idle).core for item in items}
 
 
 def with_threshold(policy: TwoStagePolicy, threshold: float) -> TwoStagePolicy:
@@ -123,11 +139,11 @@ def share_for_gain(curve: Sequence[tuple[float, float]], target: float) -> float
 
 
 def random_at_cost(cost: float, swift: Outcome, deep: Outcome) -> Outcome:
-    """Expected outcome of sending each task to deep with the probability that matches `cost`."""
+    """Expected outcome of sending each item to deep with the probability that matches `cost`."""
     span = deep.cost - swift.cost
     p = min(max((cost - swift.cost) / span, 0.0), 1.0) if span > 0 else 0.0
     return Outcome(
-        name="random (router's cost)",
+        name="random (matched cost)",
         quality=swift.quality + p * (deep.quality - swift.quality),
         cost=swift.cost + p * span,
         deep_share=p,
@@ -135,31 +151,69 @@ def random_at_cost(cost: float, swift: Outcome, deep: Outcome) -> Outcome:
     )
 
 
-def compare(policy: TwoStagePolicy, tasks: Sequence[Task], answers: Answers) -> dict[str, object]:
-    """Every strategy, the threshold sweep and the RouteLLM metrics, JSON-ready."""
+def strategies(
+    policy: TwoStagePolicy, items: Sequence[WorkItem], answers: Answers
+) -> dict[str, Outcome]:
+    """The named strategies on `items` (random matched to router+escalation's cost)."""
     price = policy.config.price
-    ids = [task.id for task in tasks]
-    swift = outcome("always-swift", dict.fromkeys(ids, "swift"), answers, price)
-    deep = outcome("always-deep", dict.fromkeys(ids, "deep"), answers, price)
-    router = outcome("router", policy_choice(policy, tasks), answers, price)
+    ids = [item.id for item in items]
+    choice = policy_choice(policy, items)
+    out = {
+        "always-swift": outcome("always-swift", dict.fromkeys(ids, "swift"), answers, price),
+        "always-deep": outcome("always-deep", dict.fromkeys(ids, "deep"), answers, price),
+        "router": outcome("router", choice, answers, price),
+        "cascade": escalating("cascade", dict.fromkeys(ids, "swift"), answers, price),
+        "router+escalation": escalating("router+escalation", choice, answers, price),
+    }
+    out["random"] = random_at_cost(out["router+escalation"].cost, out["always-swift"],
+                                   out["always-deep"])  # fmt: skip
+    return out
+
+
+def service_table(
+    policy: TwoStagePolicy, items: Sequence[WorkItem], answers: Answers
+) -> dict[str, dict[str, object]]:
+    """Per service: each strategy's quality and cost, deep's share, and the goal checks."""
+    table: dict[str, dict[str, object]] = {}
+    for service in sorted({item.service for item in items}):
+        subset = [item for item in items if item.service == service]
+        named = strategies(policy, subset, answers)
+        deep, best = named["always-deep"], _best_escalating(named)
+        table[service] = {
+            "items": len(subset),
+            "strategies": {name: asdict(o) for name, o in named.items()},
+            "best": best.name,
+            "quality_vs_deep": _ratio(best.quality, deep.quality),
+            "cost_vs_deep": _ratio(best.cost, deep.cost),
+            "router_beats_random": named["router+escalation"].quality
+            > named["random"].quality + 1e-9,
+        }
+    return table
+
+
+def compare(
+    policy: TwoStagePolicy, items: Sequence[WorkItem], answers: Answers
+) -> dict[str, object]:
+    """Every strategy, the threshold sweep, per-service tables and the RouteLLM metrics."""
+    price = policy.config.price
+    named = strategies(policy, items, answers)
+    swift, deep = named["always-swift"], named["always-deep"]
     sweep = [
-        (
-            t,
-            outcome(
-                f"router@{t:.2f}", policy_choice(with_threshold(policy, t), tasks), answers, price
-            ),
-        )
+        (t, outcome(f"router@{t:.2f}", policy_choice(with_threshold(policy, t), items), answers,
+                    price))
         for t in SWEEP
-    ]
-    random = random_at_cost(router.cost, swift, deep)
-    strategies = [swift, deep, router, random]
-    strategies += [o for t, o in sweep if t in (0.3, 0.4, 0.5, 0.6, 0.7)]
-    strategies.append(cascade(tasks, answers, price, policy.config.cascade.min_mean_logprob))
+    ]  # fmt: skip
+    listed = [*named.values()] + [o for t, o in sweep if t in (0.3, 0.5, 0.7)]
+    best = _best_escalating(named)
     gap = deep.quality - swift.quality
     report: dict[str, object] = {
-        "strategies": [asdict(s) for s in strategies],
+        "strategies": [asdict(s) for s in listed],
         "curve": [{"threshold": t, **asdict(o)} for t, o in sweep],
         "quality_gap": round(gap, 4),
+        "best": best.name,
+        "quality_vs_deep": _ratio(best.quality, deep.quality),
+        "cost_vs_deep": _ratio(best.cost, deep.cost),
+        "services": service_table(policy, items, answers),
     }
     if gap <= 0:
         report.update(apgr=None, router_beats_random=False, deep_share_for_50=None)
@@ -169,11 +223,22 @@ def compare(policy: TwoStagePolicy, tasks: Sequence[Task], answers: Answers) -> 
         return report
     curve = gain_curve([o for _, o in sweep], swift, deep)
     value = apgr(curve)
+    platform = named["router+escalation"]
     report.update(
         apgr=round(value, 4),
-        router_beats_random=router.quality > random.quality and value > 0.5,
-        router_pgr=round(pgr(router.quality, swift.quality, deep.quality), 4),
+        router_beats_random=platform.quality > named["random"].quality and value > 0.5,
+        router_pgr=round(pgr(platform.quality, swift.quality, deep.quality), 4),
         deep_share_for_50=share_for_gain(curve, 0.5),
         deep_share_for_80=share_for_gain(curve, 0.8),
     )
     return report
+
+
+def _best_escalating(named: Mapping[str, Outcome]) -> Outcome:
+    """Of the strategies the platform can run, the better quality, then the cheaper."""
+    candidates = [named["cascade"], named["router+escalation"], named["router"]]
+    return max(candidates, key=lambda o: (round(o.quality, 6), -o.cost))
+
+
+def _ratio(value: float, reference: float) -> float | None:
+    return round(value / reference, 4) if reference > 0 else None

@@ -30,6 +30,7 @@ from twincore.platform.gateway.middleware import TrackingMiddleware
 from twincore.platform.gateway.ratelimit import RateLimiter
 from twincore.platform.gateway.responses import error_body
 from twincore.platform.gateway.security import Authenticator
+from twincore.platform.gateway.service_tracking import TrackedServiceClient
 from twincore.platform.gateway.tracking import RequestLogWriter
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings, secret_key_bytes
@@ -41,6 +42,11 @@ def build_state(
     settings: Settings, router: RouterClient, services: dict[str, Any] | None = None
 ) -> GatewayState:
     sessions = session_factory(create_db_engine(settings.database_url))
+    writer = RequestLogWriter(sessions)
+    tracked = {
+        name: TrackedServiceClient(client, name, writer)
+        for name, client in (services or {}).items()
+    }
     return GatewayState(
         settings=settings,
         router=router,
@@ -52,8 +58,8 @@ def build_state(
             burst=settings.gateway.rate_limit_burst,
         ),
         metrics=GatewayMetrics(),
-        log_writer=RequestLogWriter(sessions),
-        services=services or {},
+        log_writer=writer,
+        services=tracked,
     )
 
 

@@ -10,6 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twincore.platform.gateway.deps import GatewayState
+from twincore.platform.gateway.service_tracking import current_record
 from twincore.platform.gateway.tracking import RequestRecord
 from twincore.platform.logs import request_id_var
 
@@ -34,6 +35,7 @@ class TrackingMiddleware:
         )
         scope["twincore.record"] = record
         token = request_id_var.set(record.request_id)
+        record_token = current_record.set(record)
         started = time.perf_counter()
 
         async def send_tracked(message: Message) -> None:
@@ -54,6 +56,7 @@ class TrackingMiddleware:
             record.duration_ms = (time.perf_counter() - started) * 1000
             self._finish(record, started)
             request_id_var.reset(token)
+            current_record.reset(record_token)
 
     def _finish(self, record: RequestRecord, started: float) -> None:
         metrics, core = self.state.metrics, record.core or "none"

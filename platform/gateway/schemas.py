@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from twincore.model_core.engine.repetition import MAX_LOOP_TOKENS, RepetitionGuard
 from twincore.model_core.engine.sampling import MAX_CANDIDATES, MAX_STOP_STRINGS, SamplingParams
 
 MAX_TOKENS_LIMIT = 32_768
@@ -30,6 +31,28 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class RepetitionGuardBody(BaseModel):
+    """The repetition guard's settings (engine/repetition.py); fields left out keep defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_line_repeats: int = Field(2, ge=1, description="copies of one line the answer may hold")
+    min_line_chars: int = Field(8, ge=1, description="shorter lines never count")
+    max_loop_repeats: int = Field(2, ge=2, description="back-to-back copies of a token span")
+    min_loop_tokens: int = Field(4, ge=1, le=MAX_LOOP_TOKENS)
+    max_loop_tokens: int = Field(64, ge=1, le=MAX_LOOP_TOKENS)
+    patience: int = Field(4, ge=0, description="loops broken before the answer is ended")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RepetitionGuardBody:
+        if self.min_loop_tokens > self.max_loop_tokens:
+            raise ValueError("min_loop_tokens must not exceed max_loop_tokens")
+        return self
+
+    def guard(self) -> RepetitionGuard:
+        return RepetitionGuard(**self.model_dump())
+
+
 class _Sampling(BaseModel):
     """Fields shared by chat and text completions."""
 
@@ -46,6 +69,11 @@ class _Sampling(BaseModel):
     stream_options: StreamOptions | None = None
     top_k: int | None = Field(None, ge=0, description="extension: sample among the k most likely")
     repetition_penalty: float | None = Field(None, gt=0.0, description="extension")
+    repetition_guard: StrictBool | RepetitionGuardBody | None = Field(
+        None,
+        description="extension: true (or the guard's settings) bans the token that would repeat "
+        "a looping line or span once more and ends an answer that keeps looping; off by default",
+    )
     user: str | None = None
     latency_target_ms: float | None = Field(
         None,
@@ -77,7 +105,13 @@ class _Sampling(BaseModel):
             seed=self.seed,
             stop=tuple(stops),
             n=self.n,
+            repetition_guard=self._guard(),
         )
+
+    def _guard(self) -> RepetitionGuard | None:
+        if isinstance(self.repetition_guard, RepetitionGuardBody):
+            return self.repetition_guard.guard()
+        return RepetitionGuard() if self.repetition_guard else None
 
     def client_budget(self) -> frozenset[str]:
         """Budget fields the client chose; the router's policy keeps them."""

@@ -39,6 +39,10 @@ class RequestRecord:
     completion_tokens: int = 0
     first_token_s: float | None = None
     error: str | None = None
+    service: str | None = None
+    source: str = "api"
+    verified: bool | None = None
+    attempts: list[dict[str, Any]] | None = None
 
 
 class RequestLogWriter:
@@ -105,6 +109,10 @@ class RequestLogWriter:
                         prompt_tokens=r.prompt_tokens,
                         completion_tokens=r.completion_tokens,
                         error=r.error,
+                        service=r.service,
+                        source=r.source,
+                        verified=r.verified,
+                        attempts=r.attempts,
                     )
         except Exception:
             logger.exception("could not store %d request log entries", len(batch))

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twincore.platform.router.classifier import HEADS
+from twincore.platform.router.escalation import Ladder
 
 CORES = ("deep", "swift")
 
@@ -112,6 +113,37 @@ class Cascade(BaseModel):
     )
 
 
+LadderStep = Literal["first", "more", "repair", "other"]
+DEFAULT_LADDER: tuple[LadderStep, ...] = ("first", "repair", "other")
+
+
+class EscalationConfig(BaseModel):
+    """How services climb when their checker rejects an answer (see router/escalation.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(3, ge=1, le=8, description="attempts per answer, first included")
+    max_tokens: int | None = Field(
+        None, ge=1, description="completion tokens over all attempts of one answer"
+    )
+    ladders: dict[str, list[LadderStep]] = Field(
+        default_factory=lambda: {"default": list(DEFAULT_LADDER)},
+        description="rungs per service; `default` serves the others",
+    )
+
+    @field_validator("ladders")
+    @classmethod
+    def _starts_first(cls, ladders: dict[str, list[LadderStep]]) -> dict[str, list[LadderStep]]:
+        for service, steps in ladders.items():
+            if not steps or steps[0] != "first":
+                raise ValueError(f"ladder {service!r} must start with 'first'")
+        return ladders
+
+    def ladder(self, service: str) -> Ladder:
+        steps = self.ladders.get(service) or self.ladders.get("default") or ["first"]
+        return Ladder(tuple(steps), self.max_attempts, self.max_tokens)
+
+
 class PolicyConfig(BaseModel):
     """A whole routing policy file."""
 
@@ -132,6 +164,10 @@ class PolicyConfig(BaseModel):
     budgets: Budgets = Field(default_factory=Budgets)
     load: Load = Field(default_factory=Load)
     cascade: Cascade = Field(default_factory=Cascade)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    provenance: dict[str, object] = Field(
+        default_factory=dict, description="how the numbers were fitted (`twincore router fit`)"
+    )
 
     @field_validator("price")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from twincore.platform.router.classifier import TaskClassifier
+from twincore.platform.router.escalation import Ladder
 from twincore.platform.router.policy import TwoStagePolicy
 from twincore.platform.router.router import CoreClient, Router
 from twincore.platform.router.rules import load_policy
@@ -40,6 +41,11 @@ def build_policy(settings: Settings) -> TwoStagePolicy:
         config.deep_threshold,
     )
     return TwoStagePolicy(config, classifier)
+
+
+def service_ladder(settings: Settings, service: str) -> Ladder:
+    """The escalation ladder the routing policy gives `service`."""
+    return load_policy(settings.router.policy).escalation.ladder(service)
 
 
 def router_options(settings: Settings) -> dict[str, Any]:

@@ -178,7 +178,8 @@ class Narrative(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The fact sheet the narrative was written from and checked against."""
     check: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The number check: every number found, and the ones the facts do not support."""
+    """The number check: every number found, and the ones the facts do not support; a core's
+    draft also keeps its escalation's `twincore` block here (attempts, verdict, decision)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -2,7 +2,9 @@
 
 Routes and the Gradio app call these methods (in-process or through a Ray handle), so every
 result is a plain JSON-ready dict. Detection works without any model core; only drafting a
-narrative calls the router (the deep core by default).
+narrative calls the router (the deep core by default), on the escalation ladder the routing
+policy gives `aml` with the number/section check as the verifier; the draft carries the
+escalation as `twincore`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.errors import Invalid
+from twincore.platform.router.escalation import summarize
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
 from twincore.services.aml import views
 from twincore.services.aml.cases import workflow
@@ -31,7 +35,7 @@ from twincore.services.aml.ingest.frames import Dataset
 from twincore.services.aml.ingest.samples import SAMPLE_NAMES, sample_dir
 from twincore.services.aml.models import AlertRecord, AmlDataset, Case, DetectionRun, Narrative
 from twincore.services.aml.narrative.check import check_narrative
-from twincore.services.aml.narrative.draft import draft_text
+from twincore.services.aml.narrative.draft import SERVICE, draft_sar
 from twincore.services.aml.narrative.facts import build_facts
 from twincore.services.aml.store import get_row, load_dataset, store_dataset
 
@@ -47,6 +51,7 @@ class AmlService:
 
     def __init__(self, router: RouterClient, settings: Settings) -> None:
         self._router = router
+        self._ladder = service_ladder(settings, SERVICE)
         self._engine = create_db_engine(settings.database_url)
         self._sessions = session_factory(self._engine)
         self._model_dir = settings.data_dir / "aml" / "model"
@@ -269,12 +274,24 @@ class AmlService:
         model: str = "deep",
         max_tokens: int = NARRATIVE_MAX_TOKENS,
     ) -> dict[str, Any]:
-        """Draft a SAR narrative with a core, check its numbers against the facts, store it as
-        the next version."""
+        """Draft a SAR narrative with a core (`auto` may escalate from swift to deep), check
+        its numbers and sections against the facts, repair or escalate while the check fails,
+        store the narrative that stands as the next version; it carries `twincore` (attempts,
+        verdict, decision)."""
         facts = self.case_facts(case_id)
-        text = await draft_text(self._router, facts, model=model, max_tokens=max_tokens)
+        escalation = await draft_sar(
+            self._router, facts, model=model, max_tokens=max_tokens, ladder=self._ladder
+        )
+        block = escalation.as_dict()
+        logger.info("case %s narrative: %s", case_id, summarize(escalation.attempts))
         return self._store_narrative(
-            case_id, text=text, facts=facts, source="draft", author=actor, core=model
+            case_id,
+            text=escalation.answer.text,
+            facts=facts,
+            source="draft",
+            author=actor,
+            core=escalation.core,
+            twincore=block,
         )
 
     def edit_narrative(self, case_id: int, *, text: str, actor: str) -> dict[str, Any]:
@@ -300,8 +317,11 @@ class AmlService:
         source: str,
         author: str,
         core: str | None,
+        twincore: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         check = check_narrative(text, facts)
+        if twincore is not None:
+            check["twincore"] = twincore  # kept with the check: no new column needed
         with session_scope(self._sessions) as session:
             case = workflow.get_case(session, case_id)
             latest = session.scalar(
@@ -321,6 +341,9 @@ class AmlService:
             session.flush()
             flagged = "" if check["ok"] else f"; check flagged {len(check['mismatches'])} number(s)"
             by = f" by {core}" if core else ""
+            if twincore is not None and twincore["escalated"]:
+                steps = [f"{a['core']} {a['step']} {a['verdict']}" for a in twincore["attempts"]]
+                by += f"; attempts: {', '.join(steps)}"
             workflow.audit(
                 session,
                 case_id=case.id,

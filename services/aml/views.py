@@ -220,6 +220,9 @@ def event(row: CaseEvent) -> dict[str, Any]:
 
 
 def narrative(row: Narrative) -> dict[str, Any]:
+    """A narrative version; a core's draft carries its escalation as `twincore` (stored with
+    the check), an analyst's edit has None."""
+    check = {k: v for k, v in row.check.items() if k != "twincore"}
     return {
         "id": row.id,
         "case_id": row.case_id,
@@ -228,6 +231,7 @@ def narrative(row: Narrative) -> dict[str, Any]:
         "author": row.author,
         "core": row.core,
         "text": row.text,
-        "check": row.check,
+        "check": check,
+        "twincore": row.check.get("twincore"),
         "created_at": _time(row.created_at),
     }

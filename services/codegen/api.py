@@ -1,6 +1,7 @@
 """Routes of the code generation service, mounted at `/v1/codegen`: generate, run, runs.
 
-Thin: pydantic bodies in, the service's views out. The service raises the platform's errors
+Thin: pydantic bodies in, the service's views out (a generated run carries `twincore`: every
+round's core, verdict and reasons). The service raises the platform's errors
 (`Invalid`, `NotFound`; a core's `TwincoreError` passes through) and the gateway maps them."""
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ class GenerateRequest(BaseModel):
     samples: int | None = Field(
         None, ge=1, le=MAX_SAMPLES, description="candidates; None: the router's budget"
     )
-    rounds: int = Field(2, ge=0, le=MAX_ROUNDS, description="repair rounds per candidate")
+    rounds: int = Field(
+        2,
+        ge=0,
+        le=MAX_ROUNDS,
+        description="repair rounds (the failing tests' output shown) before the other core",
+    )
     max_tokens: int = Field(512, ge=16, le=4096)
 
     @model_validator(mode="after")

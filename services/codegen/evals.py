@@ -23,6 +23,7 @@ from twincore.platform.evals.local import (
     save_report,
     service_models,
 )
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
 from twincore.services.codegen.harness.checks import (
     Sample,
@@ -140,5 +141,11 @@ async def _generate(
     async with local_router(settings, core_names(model)) as router:
         chat = service_models(router, SERVICE, [model], HINTS)[model]
         return await evaluate_generated(
-            chat, problems, samples=samples, rounds=rounds, workers=workers, on_done=on_done
+            chat,
+            problems,
+            samples=samples,
+            rounds=rounds,
+            workers=workers,
+            on_done=on_done,
+            ladder=service_ladder(settings, SERVICE),
         )

@@ -35,6 +35,8 @@ class CodegenRun(Base):
     code: Mapped[str] = mapped_column(Text, default="")
     """The winner's code."""
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The router's decision for the answer that stands; under its `twincore` key, the
+    escalation's block without that decision (`store.run_view` puts the two back together)."""
     error: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[float | None] = mapped_column(Float)
 

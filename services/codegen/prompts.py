@@ -1,4 +1,5 @@
-"""The prompts of the generation loop: write the code, then repair it from the sandbox's log."""
+"""The prompts of the generation loop: write the code. A repair turn is the router's
+(`escalation.repair_messages`), carrying the failing tests' output as the checker's reasons."""
 
 from __future__ import annotations
 
@@ -32,12 +33,6 @@ WRITE = ChatPromptTemplate.from_messages(
             "{spec_block}{signature_block}{tests_block}{shape}",
         ),
     ]
-)
-
-REPAIR = (
-    "Your code did not pass. This is what happened when it ran against the tests:\n"
-    "```\n{log}\n```\n"
-    "Find the mistake and answer with the whole corrected code in one ```{tag} code block."
 )
 
 

@@ -1,8 +1,10 @@
 """The code generation service: the facade the API and the Gradio app call.
 
-`generate` runs the loop (write, sandbox, repair; `samples` candidates, best passing wins) and
-stores the run; `stream` does the same while yielding each step; `run` only sandboxes given
-code against tests; `runs` and `get` read stored runs.
+`generate` runs the loop (write, sandbox; a failing answer climbs codegen's escalation ladder:
+a repair turn with the failing tests' output, then the other core) and stores the run with its
+`twincore` block (every round's core, verdict and reasons); `stream` does the same while
+yielding each step; `run` only sandboxes given code against tests; `runs` and `get` read
+stored runs.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Any
 from twincore.platform.db.engine import create_db_engine, session_factory
 from twincore.platform.errors import Invalid, NotFound
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.sandbox.languages import LANGUAGES, Language, run_program
 from twincore.platform.sandbox.runner import Limits, RunResult
 from twincore.platform.settings import Settings
 from twincore.services.codegen import store
 from twincore.services.codegen.harness.problems import task_program
 from twincore.services.codegen.loop import (
+    SERVICE,
     Attempt,
     Candidate,
     CodeTask,
@@ -78,6 +82,7 @@ class CodegenService:
 
     def __init__(self, router: RouterClient, settings: Settings) -> None:
         self.router = router
+        self.ladder = service_ladder(settings, SERVICE)
         self.engine = create_db_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
 
@@ -129,7 +134,13 @@ class CodegenService:
         validate_task(task, samples, rounds)
         chat = codegen_chat_model(self.router, model=model)
         loop = LoopRun(
-            chat, task, partial(check_task, task), n=samples, rounds=rounds, max_tokens=max_tokens
+            chat,
+            task,
+            partial(check_task, task),
+            n=samples,
+            rounds=rounds,
+            max_tokens=max_tokens,
+            ladder=self.ladder,
         )
         run_id = await asyncio.to_thread(
             partial(
@@ -162,6 +173,7 @@ class CodegenService:
                 best=outcome.best,
                 decision=outcome.decision,
                 duration_s=time.perf_counter() - started,
+                twincore=outcome.twincore,
             )
         )
         yield StoredRun(view)

@@ -49,8 +49,10 @@ def finish_run(
     best: Candidate | None,
     decision: dict[str, Any] | None,
     duration_s: float,
+    twincore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Store every candidate and attempt and the verdict together; the run as the API shows it."""
+    """Store every candidate and attempt and the verdict together (with the escalation's
+    `twincore` block, when the run had one); the run as the API shows it."""
     with session_scope(sessions) as session:
         run = session.get_one(CodegenRun, run_id)
         for candidate in candidates:
@@ -81,7 +83,7 @@ def finish_run(
         run.status = "passed" if best is not None and best.passed else "failed"
         run.best_candidate = best.index if best else None
         run.code = best.code if best else ""
-        run.decision = decision
+        run.decision = stored_decision(decision, twincore)
         run.duration_s = round(duration_s, 3)
         run.finished_at = utcnow()
         session.flush()
@@ -114,7 +116,30 @@ def list_runs(sessions: sessionmaker[Session], *, limit: int = 20) -> list[dict[
         return [run_view(run, candidates=False) for run in session.scalars(statement)]
 
 
+def stored_decision(
+    decision: dict[str, Any] | None, twincore: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """What the `decision` column keeps: the router's decision, the escalation under `twincore`
+    (its own copy of the decision left out: it is the same one)."""
+    if twincore is None:
+        return decision
+    block = {key: value for key, value in twincore.items() if key != "decision"}
+    return {**(decision or {}), "twincore": block}
+
+
+def split_decision(
+    stored: dict[str, Any] | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the router's decision, the `twincore` block) from the `decision` column."""
+    decision = dict(stored or {})
+    block = decision.pop("twincore", None)
+    if block is None:
+        return stored, None
+    return decision or None, {**block, "decision": decision or None}
+
+
 def run_view(run: CodegenRun, *, candidates: bool = True) -> dict[str, Any]:
+    decision, twincore = split_decision(run.decision)
     view: dict[str, Any] = {
         "id": run.id,
         "created_at": run.created_at.isoformat(),
@@ -126,12 +151,13 @@ def run_view(run: CodegenRun, *, candidates: bool = True) -> dict[str, Any]:
         "max_rounds": run.max_rounds,
         "best_candidate": run.best_candidate,
         "code": run.code,
-        "core": (run.decision or {}).get("core"),
+        "core": (decision or {}).get("core"),
         "duration_s": run.duration_s,
         "error": run.error,
+        "twincore": twincore,
     }
     if candidates:
-        view["decision"] = run.decision
+        view["decision"] = decision
         view["candidates"] = [
             {
                 "index": c.number,
@@ -140,6 +166,7 @@ def run_view(run: CodegenRun, *, candidates: bool = True) -> dict[str, Any]:
                 "attempts": [
                     {
                         "round": a.round,
+                        "step": _step(twincore, a.round),
                         "status": a.status,
                         "reason": a.reason,
                         "exit_code": a.exit_code,
@@ -155,3 +182,9 @@ def run_view(run: CodegenRun, *, candidates: bool = True) -> dict[str, Any]:
             for c in run.candidates
         ]
     return view
+
+
+def _step(twincore: dict[str, Any] | None, round_: int) -> str | None:
+    """The ladder's rung a round was (first, repair, other), from the escalation's attempts."""
+    attempts = (twincore or {}).get("attempts") or []
+    return str(attempts[round_]["step"]) if round_ < len(attempts) else None

@@ -18,6 +18,9 @@ class AskRequest(BaseModel):
 
     question: str = Field(..., min_length=1, max_length=2000)
     conversation_id: int | None = Field(None, ge=1, description="continue this conversation")
+    model: Literal["auto", "swift", "deep"] = Field(
+        "auto", description="the core that writes queries; auto may escalate to the other core"
+    )
 
     @field_validator("question")
     @classmethod
@@ -37,8 +40,9 @@ def build_api(service: Any) -> APIRouter:
 
     @api.post("/ask")
     async def ask(body: AskRequest) -> dict[str, Any]:
-        """Answer from the graph with citations and the Cypher that ran; unresolved -> ticket."""
-        result: dict[str, Any] = await service.ask(body.question, body.conversation_id)
+        """Answer from the graph with citations, the Cypher that ran and the `twincore` block
+        (every attempt with the checker's verdict); unresolved -> ticket."""
+        result: dict[str, Any] = await service.ask(body.question, body.conversation_id, body.model)
         return result
 
     @api.get("/conversations")

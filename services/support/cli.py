@@ -183,21 +183,25 @@ def eval_command(
     questions: Annotated[
         Path, typer.Option(help="CSV with question, cypher (reference) and optional type columns")
     ] = DEFAULT_QUESTIONS,
-    core: Annotated[str, typer.Option(help="swift | deep | both")] = "swift",
+    core: Annotated[
+        str, typer.Option(help="swift | deep | both | cascade (auto over both cores)")
+    ] = "swift",
     limit: Annotated[
         int, typer.Option(min=0, help="first N executable questions only; 0: all")
     ] = 0,
-    attempts: Annotated[int, typer.Option(min=1, help="tries per question (error fed back)")] = 3,
+    attempts: Annotated[
+        int, typer.Option(min=0, help="attempts per question; 0: the routing policy's ladder")
+    ] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Run each reference query and each core's query (guard, LIMIT, timeout, retries) on a
-    fresh Northwind graph; report execution accuracy, executable questions, valid-query rate
-    and accuracy per question type, per core."""
+    """Run each reference query and each core's query through the service's checker and
+    escalation ladder on a fresh Northwind graph; report execution accuracy, executable
+    questions, accepted-query rate and accuracy per question type, per core."""
     from twincore.services.support.eval.scoring import load_questions
     from twincore.services.support.evals import CORE_CHOICES, report_name, run_support_eval
 
     if core not in CORE_CHOICES:
-        fail(f"--core must be swift, deep or both, not {core!r}", code=2)
+        fail(f"--core must be one of {', '.join(CORE_CHOICES)}, not {core!r}", code=2)
     if not questions.is_file():
         fail(f"no questions file at {questions}", code=2)
     try:
@@ -214,7 +218,7 @@ def eval_command(
             name=report_name(questions, core, limit),
             core=core,
             limit=limit or None,
-            max_attempts=attempts,
+            max_attempts=attempts or None,
             on_total=lambda total: progress.update(bar, total=total),
             on_done=lambda: progress.advance(bar),
         )

@@ -24,13 +24,14 @@ from twincore.platform.evals.local import (
     service_models,
 )
 from twincore.platform.graph.falkordb_store import FalkorDBStore
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
-from twincore.services.support.cypher.text2cypher import MAX_ATTEMPTS
 from twincore.services.support.eval.scoring import Question, evaluate
 from twincore.services.support.knowledge.northwind import load_northwind
-from twincore.services.support.service import HINTS, SERVICE
+from twincore.services.support.service import HINTS, SERVICE, support_chat_model
 
-CORE_CHOICES = ("swift", "deep", "both")
+CORE_CHOICES = ("swift", "deep", "both", "cascade")
+"""`cascade`: both cores behind the router, asked `auto` as the service asks them."""
 
 
 @contextmanager
@@ -57,15 +58,16 @@ def run_support_eval(
     name: str,
     core: str = "swift",
     limit: int | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """The report for `core` (swift, deep or both) on a fresh Northwind graph, and where it
-    was saved."""
+    """The report for `core` (swift, deep, both, or the cascade over both) on a fresh
+    Northwind graph, through the service's checker and the policy's ladder, and where it was
+    saved; `max_attempts` overrides the ladder's."""
     if core not in CORE_CHOICES:
-        raise ValueError(f"core must be swift, deep or both, not {core!r}")
-    names = core_names(core)
+        raise ValueError(f"core must be swift, deep, both or cascade, not {core!r}")
+    names = core_names("both" if core == "cascade" else core)
     with (
         local_router_sync(settings, names) as router,
         RowLog(settings, SERVICE, name) as rows,
@@ -77,12 +79,17 @@ def run_support_eval(
             if on_done:
                 on_done()
 
-        models = service_models(router, SERVICE, names, HINTS)
+        models = (
+            {"cascade": support_chat_model(router)}
+            if core == "cascade"
+            else service_models(router, SERVICE, names, HINTS)
+        )
         report = evaluate(
             questions,
             store,
             models,
             limit=limit,
+            ladder=service_ladder(settings, SERVICE),
             max_attempts=max_attempts,
             on_total=on_total,
             on_row=on_row,

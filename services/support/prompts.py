@@ -1,5 +1,6 @@
-"""The prompts of support: text-to-Cypher (the graph schema, examples chosen per question, the
-retry turn) and known-issue extraction from an article (YAML in the `known_issues.yaml` format)."""
+"""The prompts of support: text-to-Cypher (the graph schema, examples chosen per question; the
+repair turn is the router's `repair_messages`) and known-issue extraction from an article
+(YAML in the `known_issues.yaml` format)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,6 @@ CYPHER_SYSTEM = (
     "asks for a number of results.\n"
     "Answer with the query alone in one ```cypher code block.\n\n"
     "Schema:\n{schema}"
-)
-
-CYPHER_RETRY = (
-    "That query could not be used: {error}\n"
-    "Write a corrected query for the same question, in one ```cypher code block."
 )
 
 

@@ -11,24 +11,30 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.db.engine import create_db_engine, session_factory, session_scope
 from twincore.platform.errors import Conflict, Unavailable
 from twincore.platform.graph import GraphError, GraphSchema, GraphStore, open_graph_store
+from twincore.platform.router.escalation import Attempt, Escalation, Verdict, summarize
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.setup import service_ladder
+from twincore.platform.router.types import AUTO
 from twincore.platform.settings import Settings
 from twincore.services.support import store as records
 from twincore.services.support import views
 from twincore.services.support.answer import Answer
-from twincore.services.support.cypher.text2cypher import ask_core
+from twincore.services.support.cypher.cascade import Question, answer_by_cascade_sync
+from twincore.services.support.cypher.verify import unbound
 from twincore.services.support.intents.detect import detect
 from twincore.services.support.intents.linking import EntityLinker
+from twincore.services.support.intents.mentions import MentionFinder
 from twincore.services.support.intents.templates import answer_intent
 from twincore.services.support.knowledge.reads import count
 from twincore.services.support.knowledge.subgraph import cited_subgraph
@@ -40,6 +46,9 @@ SERVICE = "support"
 # The router routes `auto` support requests as real-time dialogue (swift by default).
 HINTS = {"domain": "support"}
 LOAD_HINT = "run `twincore support load northwind` to load it"
+MODELS = (AUTO, "swift", "deep")
+TEMPLATE = "template"
+"""The `core` of an answer a template intent gave: no model wrote its query."""
 
 
 class GraphNotLoadedError(Conflict):
@@ -67,6 +76,7 @@ class LoadedGraph:
     store: GraphStore
     schema: GraphSchema
     linker: EntityLinker
+    mentions: MentionFinder
 
 
 class SupportService:
@@ -108,7 +118,10 @@ class SupportService:
                 # Issues loaded (or a reload) since the last question: new labels, new names.
                 # Introspection samples every label: done once per change, not per question.
                 self._graph = LoadedGraph(
-                    graph_store, graph_store.schema(), EntityLinker(graph_store)
+                    graph_store,
+                    graph_store.schema(),
+                    EntityLinker(graph_store),
+                    MentionFinder(graph_store),
                 )
                 self._nodes_seen = nodes
             return self._graph
@@ -133,44 +146,81 @@ class SupportService:
 
     # questions -------------------------------------------------------------------------------
 
-    def _answer(self, question: str, graph: LoadedGraph) -> tuple[Answer, str | None]:
-        """The grounded answer (not stored) and the core that wrote the query, if one did."""
+    def _answer(self, question: str, graph: LoadedGraph, model: str) -> Escalation[Answer]:
+        """The grounded answer (not stored) and how it was reached.
+
+        A template intent answers without a model when its query binds everything the
+        question names; otherwise the core writes the query on the policy's escalation ladder
+        (first, a repair turn with the checker's reasons, the other core).
+        """
+        mentions = graph.mentions.find(question)
         intent = detect(question, graph.linker.link(question))
         if intent is not None:
-            return answer_intent(intent, graph.store, graph.schema), None
+            started = time.perf_counter()
+            answer = answer_intent(intent, graph.store, graph.schema)
+            missing = unbound(mentions, answer.cypher or "", answer.params)
+            if not missing:
+                return _template_escalation(answer, (time.perf_counter() - started) * 1000)
+            log.info(
+                "template %s ignores %s: the core writes the query instead",
+                intent.name.value,
+                [m.value for m in missing],
+            )
+        ladder = service_ladder(self._settings, SERVICE)
         try:
-            result = ask_core(question, self._model, graph.store, graph.schema)
+            return answer_by_cascade_sync(
+                Question(question, graph.store, graph.schema, mentions),
+                self._model,
+                ladder,
+                requested=model,
+            )
         except TwincoreError as exc:
             # A core that is down must not lose the question: it is escalated like any failure.
             log.warning("text2cypher core failed: %s", exc)
-            return (
-                Answer(
-                    f"The language core is unavailable ({exc.message}); a person will follow up.",
-                    "text2cypher",
-                    False,
-                    error=f"core failed: {exc.message}",
-                ),
-                None,
+            reason = f"core failed: {exc.message}"
+            answer = Answer(
+                f"The language core is unavailable ({exc.message}); a person will follow up.",
+                "text2cypher",
+                False,
+                error=reason,
             )
-        return result.answer, result.core
+            return Escalation(answer, Verdict(False, (reason,)), model)
 
-    def ask(self, question: str, conversation_id: int | None = None) -> dict[str, Any]:
-        """Answer from the graph, record the exchange, escalate when unresolved."""
+    def ask(
+        self, question: str, conversation_id: int | None = None, model: str = AUTO
+    ) -> dict[str, Any]:
+        """Answer from the graph, record the exchange, escalate when unresolved.
+
+        `model` is the core the user asked for: `auto` (the router picks, the ladder may climb
+        to the other core) or `swift` / `deep` (every attempt on that core). The reply's
+        `twincore` block lists every attempt with the checker's verdict.
+        """
         question = question.strip()
         if not question:
             raise SupportRecordError("the question is empty")
+        if model not in MODELS:
+            raise SupportRecordError(f"model must be one of {list(MODELS)}, not {model!r}")
         if conversation_id is not None:
             self.conversation(conversation_id)  # 404 before any work
         with graph_unavailable():
             graph = self._ready()
-            answer, core = self._answer(question, graph)
+            escalation = self._answer(question, graph, model)
+            answer = escalation.answer
             subgraph = cited_subgraph(graph.store, graph.schema, answer.citations)
+        twincore = escalation.as_dict()
+        log.info("support answer: %s", _summary(escalation))
         with session_scope(self._sessions) as session:
             conv, ticket = records.record_exchange(
                 session, question=question, answer=answer, conversation_id=conversation_id
             )
+            wrote = escalation.attempts and escalation.core != TEMPLATE
             return views.reply(
-                answer, conversation_id=conv.id, core=core, opened=ticket, subgraph=subgraph
+                answer,
+                conversation_id=conv.id,
+                core=escalation.core if wrote else None,
+                opened=ticket,
+                subgraph=subgraph,
+                twincore=twincore,
             )
 
     # conversations and tickets ---------------------------------------------------------------
@@ -216,3 +266,20 @@ class SupportService:
             self._graph = None
             self._nodes_seen = None
         self._engine.dispose()
+
+
+def _template_escalation(answer: Answer, ms: float) -> Escalation[Answer]:
+    """A template's answer as a one-attempt escalation: its verdict is whether rows came back."""
+    if answer.resolved:
+        rows = f"{len(answer.rows)} row" + ("" if len(answer.rows) == 1 else "s")
+        verdict = Verdict(True, (f"The {answer.intent} template returned {rows}.",))
+    else:
+        verdict = Verdict(False, (answer.error or answer.text,))
+    outcome: Literal["pass", "fail"] = "pass" if verdict.passed else "fail"
+    attempt = Attempt("first", TEMPLATE, outcome, verdict.reasons, 1, 0, ms)
+    return Escalation(answer, verdict, TEMPLATE, [attempt])
+
+
+def _summary(escalation: Escalation[Answer]) -> str:
+    reasons = "" if escalation.verdict.passed else f" ({'; '.join(escalation.verdict.reasons)})"
+    return (summarize(escalation.attempts) or "no attempt") + reasons

@@ -60,8 +60,10 @@ def reply(
     core: str | None,
     opened: SupportTicket | None,
     subgraph: dict[str, Any],
+    twincore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One answered question: the grounded answer, what ran, and the ticket it opened, if any."""
+    """One answered question: the grounded answer, what ran, the ticket it opened, if any, and
+    the `twincore` block (every attempt with the checker's verdict)."""
     return {
         "conversation_id": conversation_id,
         "answer": answer.text,
@@ -77,4 +79,5 @@ def reply(
         "core": core,
         "ticket": ticket(opened) if opened is not None else None,
         "subgraph": subgraph,
+        "twincore": twincore,
     }

@@ -50,6 +50,7 @@ class SolveRequest(BaseModel):
 class ExplainRequest(BaseModel):
     problem: ProblemText
     language: Literal["en", "zh"] = "en"
+    model: Literal["auto", "deep", "swift"] = "auto"
 
 
 class WordRequest(BaseModel):
@@ -57,6 +58,9 @@ class WordRequest(BaseModel):
     mode: Literal["pal", "direct"] = Field("pal", description="program-aided, or prose")
     candidates: int | None = Field(
         None, ge=1, le=MAX_CANDIDATES, description="None: the router's budget"
+    )
+    model: Literal["auto", "deep", "swift"] = Field(
+        "auto", description="auto: the router picks the core and may escalate; a core pins it"
     )
 
 
@@ -111,11 +115,11 @@ def build_api(service: Any) -> APIRouter:
 
     @api.post("/explain")
     async def explain(body: ExplainRequest) -> Any:
-        return await service.explain(body.problem, body.language)
+        return await service.explain(body.problem, body.language, body.model)
 
     @api.post("/word")
     async def word(body: WordRequest) -> Any:
-        return await service.word_problem(body.question, body.mode, body.candidates)
+        return await service.word_problem(body.question, body.mode, body.candidates, body.model)
 
     @api.post("/check")
     async def check(body: CheckRequest) -> Any:

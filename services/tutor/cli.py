@@ -24,11 +24,16 @@ def eval_command(
     mode: Annotated[str, typer.Option(help="GSM8K modes: pal, direct or both")] = "both",
     limit: Annotated[int, typer.Option(min=0, help="first N GSM8K problems; 0: all")] = 10,
     candidates: Annotated[int, typer.Option(min=1, max=8, help="GSM8K votes per problem")] = 1,
+    cascade: Annotated[
+        bool,
+        typer.Option(help="GSM8K through the checked cascade (more candidates when rejected)"),
+    ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Tutor: symbolic_accuracy on the generated suite (every step verified),
     step_check_accuracy (first wrong step) on the shipped step-check suite, and
-    gsm8k_accuracy (overall and per core/mode, program-aided vs direct) on GSM8K."""
+    gsm8k_accuracy (overall and per core/mode, program-aided vs direct) on GSM8K, through
+    the service's checked cascade unless --no-cascade."""
     from twincore.services.tutor.evals import PARTS, GsmOptions, run_tutor_eval
 
     if part not in PARTS:
@@ -43,6 +48,7 @@ def eval_command(
         modes=("pal", "direct") if mode == "both" else (mode,),  # type: ignore[arg-type]
         limit=limit or None,
         candidates=candidates,
+        cascade=cascade,
     )
     needs_cores = part in ("gsm8k", "all")
     try:
@@ -70,6 +76,10 @@ def eval_command(
             table.add_row(key, str(value))
     for name, accuracy in report.get("gsm8k_accuracy_by_run", {}).items():
         table.add_row(f"gsm8k_accuracy {name}", f"{accuracy:.4f}")
+    for name, run in report.get("gsm8k_runs", {}).items():
+        if "verified" in run:
+            table.add_row(f"gsm8k_verified {name}", f"{run['verified']}/{run['problems']}")
+            table.add_row(f"gsm8k_escalated {name}", f"{run['escalated']}/{run['problems']}")
     console.print(table)
     for failure in report.get("symbolic_failures", []) + report.get("step_check_failures", []):
         console.print(f"[red]failed[/red] {failure}")

@@ -3,7 +3,9 @@ step-check suite, (c) GSM8K answer accuracy per core, program-aided vs direct.
 
 Parts (a) and (b) need no model. Part (c) builds the cores it evaluates in this process
 (`platform/evals/local.py`), one at a time so they never share the CPU, and sends the problems
-of one (core, mode) run to the core `CONCURRENCY` at a time, which its engine batches. Each
+of one (core, mode) run to the core `CONCURRENCY` at a time, which its engine batches. By
+default each problem goes the service's way (`word/cascade.py`: the checker rejects, the tutor's
+ladder adds candidates), pinned to the run's core. Each
 answered problem is streamed to `<data_dir>/evals/tutor-gsm8k.rows.jsonl` as it finishes, so an
 interrupted run keeps its work; the runs with every reply go to `tutor-gsm8k.json` at the end.
 """
@@ -31,6 +33,9 @@ from twincore.platform.evals.local import (
     save_report,
     service_models,
 )
+from twincore.platform.router.escalation import Ladder, summarize
+from twincore.platform.router.setup import service_ladder
+from twincore.platform.router.types import AUTO
 from twincore.platform.settings import Settings
 from twincore.services.tutor.service import HINTS, SERVICE
 from twincore.services.tutor.solvers.base import UnsupportedProblemError, UnverifiedStepError
@@ -39,6 +44,7 @@ from twincore.services.tutor.solvers.suite import SuiteProblem, generate, x, y
 from twincore.services.tutor.steps.checker import Verdict, compare
 from twincore.services.tutor.steps.parsing import Step
 from twincore.services.tutor.steps.stepcheck import evaluate_step_checks, load_step_checks
+from twincore.services.tutor.word.cascade import CheckedWord, solve_checked
 from twincore.services.tutor.word.problems import (
     MAX_CANDIDATES,
     Mode,
@@ -122,13 +128,16 @@ def evaluate_symbolic(
 @dataclass(frozen=True)
 class GsmOptions:
     """What part (c) evaluates: the file (None: the shipped one), cores, modes, the first
-    `limit` problems (None: all) and candidates per problem (voting)."""
+    `limit` problems (None: all), candidates per problem (voting; the first rung's with the
+    cascade) and whether the checker's cascade climbs (more candidates) on a rejected answer."""
 
     path: Path | None = None
     cores: tuple[str, ...] = CORE_NAMES
     modes: tuple[Mode, ...] = ("pal", "direct")
     limit: int | None = DEFAULT_LIMIT
     candidates: int = 1
+    cascade: bool = True
+    """Through the tutor's checked cascade (the service's path) rather than one candidate set."""
 
 
 def run_name(core: str, mode: str) -> str:
@@ -141,15 +150,31 @@ async def _answer(
     mode: Mode,
     candidates: int,
     sandbox: asyncio.Semaphore,
+    ladder: Ladder | None = None,
+    core: str = AUTO,
 ) -> dict[str, Any]:
+    """One problem's row; with a `ladder`, solved through the tutor's checked cascade."""
+    checked: CheckedWord | None = None
     try:
-        solution: WordSolution = await solve_word_problem(
-            problem.question, model, candidates=candidates, mode=mode, sandbox_slots=sandbox
-        )
+        if ladder is None:
+            solution: WordSolution = await solve_word_problem(
+                problem.question, model, candidates=candidates, mode=mode, sandbox_slots=sandbox
+            )
+        else:
+            checked = await solve_checked(
+                problem.question,
+                model,
+                ladder,
+                requested=core,
+                candidates=candidates,
+                mode=mode,
+                sandbox_slots=sandbox,
+            )
+            solution = checked.solution
     except (TwincoreError, RuntimeError, OSError) as error:
         logger.warning("GSM8K line %d (%s) failed: %s", problem.line, mode, error)
         return {"line": problem.line, "answer": None, "correct": False, "error": str(error)}
-    return {
+    row: dict[str, Any] = {
         "line": problem.line,
         "answer": solution.answer,
         "correct": solution.answer == problem.gold,
@@ -158,6 +183,16 @@ async def _answer(
         "replies": [c.reply for c in solution.candidates],
         "errors": [c.error for c in solution.candidates if c.error],
     }
+    if checked is not None:
+        escalation = checked.escalation
+        row["twincore"] = {
+            "attempts": summarize(escalation.attempts),
+            "passed": escalation.verdict.passed,
+            "reasons": list(escalation.verdict.reasons),
+            "escalated": escalation.escalated,
+            "tokens": escalation.tokens,
+        }
+    return row
 
 
 async def evaluate_runs(
@@ -168,9 +203,11 @@ async def evaluate_runs(
     *,
     candidates: int = 1,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    ladder: Ladder | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One run per mode on one core's chat model: accuracy, counts, wall time, answers.
-    `on_row` gets each problem's row (with its run's name) as soon as it is answered."""
+    `on_row` gets each problem's row (with its run's name) as soon as it is answered. With a
+    `ladder`, each problem goes through the tutor's checked cascade pinned to `core`."""
     runs: dict[str, dict[str, Any]] = {}
     sandbox = asyncio.Semaphore(2)
     for mode in modes:
@@ -185,13 +222,14 @@ async def evaluate_runs(
             slots: asyncio.Semaphore = slots,
         ) -> dict[str, Any]:
             async with slots:
-                row = await _answer(model, problem, mode, candidates, sandbox)
+                row = await _answer(model, problem, mode, candidates, sandbox, ladder, core)
             if on_row is not None:
                 on_row({"run": name, **row})
             return row
 
         rows = await asyncio.gather(*(one(p) for p in problems))
         correct = sum(row["correct"] for row in rows)
+        checked = [row["twincore"] for row in rows if "twincore" in row]
         runs[name] = {
             "core": core,
             "mode": mode,
@@ -199,6 +237,7 @@ async def evaluate_runs(
             "correct": correct,
             "answered": sum(row["answer"] is not None for row in rows),
             "accuracy": correct / len(rows) if rows else 0.0,
+            **_cascade_counts(checked),
             "wall_s": round(time.perf_counter() - started, 1),
             "answers": rows,
         }
@@ -206,6 +245,17 @@ async def evaluate_runs(
             "GSM8K %s: %d/%d correct in %.0f s", name, correct, len(rows), runs[name]["wall_s"]
         )
     return runs
+
+
+def _cascade_counts(checked: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How often the checker accepted the answer and how often the cascade climbed."""
+    if not checked:
+        return {}
+    return {
+        "verified": sum(c["passed"] for c in checked),
+        "escalated": sum(c["escalated"] for c in checked),
+        "completion_tokens": sum(c["tokens"] for c in checked),
+    }
 
 
 def summarise(
@@ -225,6 +275,7 @@ def summarise(
     return {
         "gsm8k_problems": len(problems),
         "gsm8k_candidates": candidates,
+        "gsm8k_cascade": any("verified" in run for run in runs.values()),
         "gsm8k_accuracy": correct / total if total else 0.0,
         "gsm8k_accuracy_by_run": {name: run["accuracy"] for name, run in runs.items()},
         "gsm8k_runs": {
@@ -242,6 +293,7 @@ async def _evaluate_cores(
     on_row: Callable[[dict[str, Any]], None],
 ) -> dict[str, dict[str, Any]]:
     runs: dict[str, dict[str, Any]] = {}
+    ladder = service_ladder(settings, SERVICE) if options.cascade else None
     for core in options.cores:
         async with local_router(settings, [core]) as router:
             (model,) = service_models(router, SERVICE, [core], HINTS).values()
@@ -253,6 +305,7 @@ async def _evaluate_cores(
                     options.modes,
                     candidates=options.candidates,
                     on_row=on_row,
+                    ladder=ladder,
                 )
             )
     return runs

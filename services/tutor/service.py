@@ -4,9 +4,11 @@
 `mastery` with the next recommended skill and problem are plain (blocking) code: the platform
 runs them on a worker thread. `explain` (the core rewrites each step's reason in the student's
 language, the maths unchanged) and `word_problem` (program-aided or direct, candidates voting)
-ask the core and are coroutines. Errors are the platform's: `Invalid` for bad input
-(unreadable maths names the position), `NotFound` for an unknown skill or session; a failing
-core raises the chat model's `TwincoreError`, which the gateway maps.
+ask the core and are coroutines; their checkers (`check_rewrite`; program ran, SymPy checks and
+a majority) drive the router's escalation, and both answers carry it under `twincore`.
+Errors are the platform's: `Invalid` for bad input (unreadable maths names the position),
+`NotFound` for an unknown skill or session; a failing core raises the chat model's
+`TwincoreError`, which the gateway maps.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.db.engine import create_db_engine, session_factory
 from twincore.platform.errors import Invalid
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.setup import service_ladder
+from twincore.platform.router.types import AUTO
 from twincore.platform.settings import Settings
 from twincore.services.tutor import store
 from twincore.services.tutor.curriculum.knowledge import KnowledgeTree, default_tree
@@ -25,11 +29,13 @@ from twincore.services.tutor.curriculum.practice import practice_problems
 from twincore.services.tutor.solvers.base import WorkedStep
 from twincore.services.tutor.solvers.dispatch import Solution
 from twincore.services.tutor.steps.checker import StepResult, check_steps
-from twincore.services.tutor.steps.explain import Language, friendly_reasons_detailed
+from twincore.services.tutor.steps.explain import Language
+from twincore.services.tutor.steps.explain_cascade import explain_checked
 from twincore.services.tutor.steps.grading import Grade, checker_start, checker_steps, grade
 from twincore.services.tutor.steps.hints import hint as graded_hint
 from twincore.services.tutor.steps.reading import read_problem, read_steps
-from twincore.services.tutor.word.problems import Mode, solve_word_problem
+from twincore.services.tutor.word.cascade import solve_checked
+from twincore.services.tutor.word.problems import Mode
 
 SERVICE = "tutor"
 HINTS = {"domain": "math"}
@@ -70,6 +76,7 @@ class TutorService:
     ) -> None:
         self.router = router
         self.model = TwincoreChatModel.for_service(router, SERVICE, HINTS)
+        self.ladder = service_ladder(settings, SERVICE)
         self.tree = tree or default_tree()
         self.engine = create_db_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
@@ -119,26 +126,39 @@ class TutorService:
             "all_verified": solution.all_verified,
         }
 
-    async def explain(self, problem: str, language: Language = "en") -> dict[str, Any]:
+    async def explain(
+        self, problem: str, language: Language = "en", model: str = AUTO
+    ) -> dict[str, Any]:
         """The worked solution with each reason rewritten by the core in `language`; the maths
-        is the solver's, and a rewrite that fails the check keeps the solver's reason."""
+        is the solver's, and a rewrite that fails the check is asked for again up the tutor's
+        ladder, else keeps the solver's reason. Every attempt is under `twincore`."""
         view = self.solve(problem)
         steps = read_problem(problem).steps
-        reasons = await friendly_reasons_detailed(steps, language, self.model)
-        for step, reason in zip(view["steps"], reasons, strict=True):
+        checked = await explain_checked(steps, language, self.model, self.ladder, requested=model)
+        for step, reason in zip(view["steps"], checked.reasons, strict=True):
             step["friendly_reason"] = reason.text
             step["reason_source"] = reason.source
             step["rewrite_rejected"] = reason.rejected
         view["language"] = language
+        view["twincore"] = checked.escalation.as_dict()
         return view
 
     async def word_problem(
-        self, question: str, mode: Mode = "pal", candidates: int | None = None
+        self,
+        question: str,
+        mode: Mode = "pal",
+        candidates: int | None = None,
+        model: str = AUTO,
     ) -> dict[str, Any]:
         """A word problem answered by the core: programs run in the sandbox (or prose, in
-        direct mode), candidates voting; `candidates=None` takes the router's budget."""
-        solution = await solve_word_problem(question, self.model, candidates=candidates, mode=mode)
-        return solution.as_dict()
+        direct mode), candidates voting; `candidates=None` takes the router's budget. The
+        checker (program ran, SymPy checks, a majority agrees) decides whether the answer
+        stands; a rejected one climbs the tutor's ladder (more candidates, then deep). The
+        result carries every attempt under `twincore`; `model` pins a core."""
+        checked = await solve_checked(
+            question, self.model, self.ladder, requested=model, candidates=candidates, mode=mode
+        )
+        return checked.as_dict()
 
     def _grade(self, problem: str, steps: list[str]) -> tuple[Solution, list[str], Grade]:
         solution = read_problem(problem)

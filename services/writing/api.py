@@ -25,8 +25,13 @@ class WriteRequest(BaseModel):
         None, ge=1, le=MAX_CANDIDATES, description="best-of-n; None: the router's budget"
     )
     guided: bool = Field(True, description="False: the first text as written, no selection")
-    revise: bool = Field(True, description="one revise turn naming the failed constraints")
+    revise: bool = Field(
+        True, description="allow the repair rung: a revision naming the failed constraints"
+    )
     max_tokens: int = Field(256, ge=16, le=2048)
+    seed: int | None = Field(
+        None, ge=0, le=1_000_000, description="sample every candidate from this seed (try again)"
+    )
     stream: bool = Field(
         False, description="server-sent events: start, token, draft (checked), then result"
     )

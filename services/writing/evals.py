@@ -1,9 +1,11 @@
 """`twincore eval writing`: write the fixed items on each core and score both conditions.
 
-Every item runs once per core as a guided run (best-of-n with checker selection and one revise
-turn). Its candidate 0 is the greedy first sample with no checker involved, i.e. exactly what
-`WritingRun(guided=False)` returns, so the unguided condition is read off the same run and the
-two conditions differ only by what the checkers add. Runs go through the router with the
+Every item runs once per core as a guided run: the policy's escalation ladder for writing with
+the core pinned (best-of-n with checker selection, then a `repair` rung when no candidate met
+every constraint; `other` does not apply to a pinned core). Its first candidate is the greedy
+first sample with no checker involved, i.e. exactly what `WritingRun(guided=False)` returns, so
+the unguided condition is read off the same run and the two conditions differ only by what the
+checkers add. Runs go through the router with the
 service marked `writing`, a few at once so the engine's continuous batching shares the cores.
 
 The cores are built in this process (`platform.evals.local`); each run's two scored rows are
@@ -29,6 +31,8 @@ from twincore.platform.evals.local import (
     save_report,
     service_models,
 )
+from twincore.platform.router.escalation import Ladder
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
 from twincore.services.writing.checkers import check_text
 from twincore.services.writing.classify.classifier import StyleClassifier, load_classifier
@@ -51,9 +55,10 @@ async def run_jobs(
     classifier: StyleClassifier,
     concurrency: int = 4,
     on_done: JobDone | None = None,
+    ladder: Ladder | None = None,
 ) -> list[tuple[Job, WritingResult]]:
-    """Every job as a guided run, at most `concurrency` at once, in the jobs' order;
-    `on_done(job, result)` as each one finishes."""
+    """Every job as a guided run (on `ladder`, the default one when None), at most
+    `concurrency` at once, in the jobs' order; `on_done(job, result)` as each one finishes."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     gate = asyncio.Semaphore(concurrency)
@@ -66,6 +71,7 @@ async def run_jobs(
             n=candidates,
             max_tokens=job.item.max_tokens,
             classifier=classifier,
+            ladder=ladder,
         )
         async with gate:
             result = await run.run()
@@ -96,6 +102,7 @@ async def run_local(
             classifier=classifier,
             concurrency=concurrency,
             on_done=on_done,
+            ladder=service_ladder(settings, SERVICE),
         )
 
 
@@ -133,7 +140,9 @@ def outcomes(
     rows: list[dict[str, Any]] = []
     for job, result in results:
         first = next(d for d in result.drafts if d.candidate == 0 and not d.revised)
-        rows.append(outcome(job, result.best, "guided", classifier, include_text=include_text))
+        guided = outcome(job, result.best, "guided", classifier, include_text=include_text)
+        guided["attempts"] = len((result.twincore or {}).get("attempts", [])) or 1
+        rows.append(guided)
         rows.append(outcome(job, first, "unguided", classifier, include_text=include_text))
     return rows
 
@@ -183,7 +192,7 @@ def evaluate(
     report["settings"] = {
         "cores": {core: getattr(settings.cores, core).model for core in cores},
         "candidates": candidates,
-        "revise_turns": 1,
+        "ladder": list(service_ladder(settings, SERVICE).steps),
         "styles": list(dict.fromkeys(item.style.id for item in items)),
         "items_per_core": len(items),
     }

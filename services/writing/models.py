@@ -35,6 +35,8 @@ class WritingDraft(Base):
     model: Mapped[str] = mapped_column(String(32), default="auto")
     core: Mapped[str | None] = mapped_column(String(32))
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The run's `twincore` block: the escalation's attempts and verdict, with the router's
+    decision for the chosen text under `decision` (older rows: that decision alone)."""
 
     ratings: Mapped[list[WritingRating]] = relationship(
         back_populates="draft", cascade="all, delete-orphan", order_by="WritingRating.id"

@@ -1,9 +1,10 @@
-"""The prompts of writing generation: compose from a topic, rewrite a text, revise from failures."""
+"""The prompts of writing generation: compose from a topic, rewrite a text, repair from failures."""
 
 from __future__ import annotations
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from twincore.platform.router.escalation import Rung, repair_messages
 from twincore.services.writing.checkers import chinese, english
 from twincore.services.writing.checkers.rules import split_lines
 from twincore.services.writing.registry import Style
@@ -31,10 +32,10 @@ REWRITE = ChatPromptTemplate.from_messages(
     ]
 )
 
-# The revise turn names each failed constraint with the checker's reason, so the model knows
-# what to fix rather than being told only that it failed.
-REVISE = (
-    "Your text does not follow the style's rules yet. These checks failed:\n{failures}{analysis}"
+# A repair turn (the escalation ladder's `repair` rung) shows the previous text and every failed
+# constraint with the checker's reason, so the model knows what to fix rather than being told
+# only that it failed; small models also need the reminder to answer with the text alone.
+REPAIR_TAIL = (
     "\n\nWrite the whole text again so that it meets every rule. Answer with the text only."
 )
 
@@ -80,9 +81,14 @@ def line_analysis(style: Style, text: str) -> str:
     return "\n".join(rows)
 
 
-def revise_message(reasons: list[str], analysis: str = "") -> str:
-    """The revise turn for a checker report's failure reasons (and the line analysis)."""
-    failures = "\n".join(f"- {why}" for why in reasons)
-    return REVISE.format(
-        failures=failures, analysis=ANALYSIS.format(lines=analysis) if analysis else ""
-    )
+def repair_turn(style: Style, rung: Rung) -> list[dict[str, str]]:
+    """The chat turns a `repair` rung appends for writing: the seam's `repair_messages` (the
+    previous text, then the checker's reasons) with the line analysis of that text and the
+    answer-format reminder added to the user's turn; [] for other rungs."""
+    turns = repair_messages(rung)
+    if not turns:
+        return []
+    analysis = line_analysis(style, rung.previous or "")
+    extra = ANALYSIS.format(lines=analysis) if analysis else ""
+    turns[-1] = {**turns[-1], "content": turns[-1]["content"] + extra + REPAIR_TAIL}
+    return turns

@@ -1,7 +1,9 @@
 """The writing service: the facade the API and the Gradio app call.
 
-`write` runs checker-guided generation (compose or rewrite) through the router and stores the
-chosen draft, `write_events` is the same run as a stream of JSON-ready events; `styles` lists
+`write` runs checker-guided generation (compose or rewrite) through the router's escalation
+ladder (the constraint checker is the verifier) and stores the chosen draft with its status
+(`met`, or `unmet` with its report) and `twincore` block; `write_events` is the same run as a
+stream of JSON-ready events; `styles` lists
 the registry with each style's average rating; `drafts`, `draft` and `rate` read and rate
 stored drafts. Failures are the platform's family: an unknown style or draft is `NotFound`,
 unusable input `Invalid`; a core's failure passes through as `TwincoreError`.
@@ -16,11 +18,18 @@ from typing import Any
 
 from twincore.platform.db.engine import create_db_engine, session_factory
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
 from twincore.services.writing import store
 from twincore.services.writing.classify.classifier import load_classifier
-from twincore.services.writing.generate.drafts import Draft, Mode, WritingTask, report_dict
-from twincore.services.writing.generate.run import WritingRun, writing_chat_model
+from twincore.services.writing.generate.drafts import (
+    Draft,
+    Mode,
+    WritingTask,
+    draft_summary,
+    report_dict,
+)
+from twincore.services.writing.generate.run import SERVICE, WritingRun, writing_chat_model
 from twincore.services.writing.registry import Style, get_style, load_styles
 
 
@@ -40,6 +49,8 @@ def style_dict(style: Style, ratings: dict[str, Any] | None = None) -> dict[str,
 def draft_progress(draft: Draft) -> dict[str, Any]:
     """A checked candidate as a progress event shows it: which, its score, what failed."""
     return {
+        "attempt": draft.attempt,
+        "step": draft.step,
         "candidate": draft.candidate,
         "revised": draft.revised,
         "core": draft.core,
@@ -54,6 +65,7 @@ class WritingService:
 
     def __init__(self, router: RouterClient, settings: Settings) -> None:
         self.router = router
+        self.ladder = service_ladder(settings, SERVICE)
         self.engine = create_db_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.classifier = load_classifier()
@@ -80,8 +92,10 @@ class WritingService:
         guided: bool = True,
         revise: bool = True,
         max_tokens: int = 256,
+        seed: int | None = None,
     ) -> dict[str, Any]:
-        """Generate (compose or rewrite), store the chosen draft; the stored draft with its run.
+        """Generate (compose or rewrite), store the chosen draft; the stored draft with its run:
+        `status` (`met` or `unmet`), the checker `report`, the `drafts` tried and `twincore`.
 
         `NotFound` for an unknown style, `Invalid` for an empty prompt or bad counts.
         """
@@ -94,6 +108,7 @@ class WritingService:
             guided=guided,
             revise=revise,
             max_tokens=max_tokens,
+            seed=seed,
         )
         async with aclosing(events):
             async for event in events:
@@ -113,10 +128,13 @@ class WritingService:
         guided: bool = True,
         revise: bool = True,
         max_tokens: int = 256,
+        seed: int | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The generation as JSON-ready events: `start`, then `token` (reply text of a
-        candidate) and `draft` (a checked candidate) as they come, then `result` with the
-        stored draft (text, checker report, predicted style, similarity, id).
+        candidate), `draft` (a checked candidate) and `attempt` (a rung's best, checked) as
+        they come, then `result` with the stored draft (status, text, checker report,
+        predicted style, similarity, id, `twincore`). `revise=False` leaves out the ladder's
+        `repair` rung; `seed` samples every candidate (a "try again" gets new texts).
 
         The request is validated before the first event, so a caller can answer bad input
         before streaming. Only the chosen draft is stored, after the run: a run cut short
@@ -132,24 +150,26 @@ class WritingService:
             revise=revise,
             max_tokens=max_tokens,
             classifier=self.classifier,
+            ladder=self.ladder,
+            seed=seed,
         )
         yield {"event": "start", "style": task.style.id, "mode": mode, "model": model}
-        checked: set[int] = set()  # a candidate with a draft is being revised when it streams
         async for event in run.events():
             if event.kind == "text":
-                revised = event.candidate in checked
                 yield {
                     "event": "token",
+                    "attempt": event.attempt,
+                    "step": event.step,
                     "candidate": event.candidate,
-                    "revised": revised,
+                    "revised": event.step == "repair",
                     "text": event.text,
                 }
-            elif event.kind == "draft" and event.draft is not None:
-                checked.add(event.candidate)
-                yield {"event": "draft", **draft_progress(event.draft)}
+            elif event.kind in ("draft", "attempt") and event.draft is not None:
+                yield {"event": event.kind, **draft_progress(event.draft)}
         assert run.result is not None
         stored = await asyncio.to_thread(store.save_draft, self.sessions, task, run.result, model)
-        yield {"event": "result", "draft": {**stored, "drafts": run.result.as_dict()["drafts"]}}
+        drafts = [draft_summary(d) for d in run.result.drafts]
+        yield {"event": "result", "draft": {**stored, "drafts": drafts}}
 
     async def drafts(self, *, style: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest drafts first, of one style (`NotFound` if unknown) or all."""

@@ -20,6 +20,7 @@ def draft_dict(draft: WritingDraft) -> dict[str, Any]:
     stars = [r.stars for r in draft.ratings]
     return {
         "id": draft.id,
+        "status": "met" if draft.passed else "unmet",
         "created_at": draft.created_at.isoformat(),
         "style": draft.style_id,
         "mode": draft.mode,
@@ -32,11 +33,18 @@ def draft_dict(draft: WritingDraft) -> dict[str, Any]:
         "candidates": draft.candidates,
         "model": draft.model,
         "core": draft.core,
+        "twincore": twincore_block(draft.decision),
         "ratings": {
             "count": len(stars),
             "average": round(sum(stars) / len(stars), 3) if stars else None,
         },
     }
+
+
+def twincore_block(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The escalation block a draft was stored with; None for drafts stored before the cascade
+    (their `decision` column holds the router's decision alone)."""
+    return stored if stored is not None and "attempts" in stored else None
 
 
 def save_draft(
@@ -59,7 +67,7 @@ def save_draft(
             candidates=body["candidates"],
             model=model,
             core=result.best.core,
-            decision=result.decision,
+            decision=result.twincore or result.decision,
             ratings=[],
         )
         session.add(draft)

@@ -6,7 +6,7 @@ from typing import Any
 
 from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.db.migrate import upgrade
-from twincore.platform.requestlog import recent_requests, record_request
+from twincore.platform.requestlog import recent_requests, record_request, service_summary
 
 
 def _decision(core: str, reason: str, fallback_from: str | None = None) -> dict[str, Any]:
@@ -59,6 +59,38 @@ def test_recent_requests_newest_first_with_reasons(database_url: str) -> None:
     ]
     routed = recent_requests(database_url=database_url, routed_only=True)
     assert [r["request_id"] for r in routed] == ["r4", "r3", "r1"]
+
+
+def test_service_answers_are_routed_rows_and_summarised_per_service(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    swift_fail = {"step": "first", "core": "swift", "verdict": "fail", "tokens": 20}
+    deep_pass = {"step": "other", "core": "deep", "verdict": "pass", "tokens": 30}
+    swift_pass = {"step": "first", "core": "swift", "verdict": "pass", "tokens": 10}
+    rows: list[dict[str, Any]] = [
+        {"request_id": "s1", "path": "/v1/support/ask", "service": "support", "core": "deep",
+         "verified": True, "attempts": [swift_fail, deep_pass], "completion_tokens": 50},
+        {"request_id": "s2", "path": "/ui/support/ask", "service": "support", "source": "ui",
+         "core": "swift", "verified": True, "attempts": [swift_pass], "completion_tokens": 10},
+        {"request_id": "w1", "path": "/v1/writing/write", "service": "writing", "core": "swift",
+         "verified": False, "attempts": [swift_fail], "completion_tokens": 20},
+        {"request_id": "l1", "path": "/v1/writing/styles", "service": "writing"},
+    ]  # fmt: skip
+    for row in rows:
+        with session_scope(sessions) as session:
+            record_request(session, method="POST", status_code=200, duration_ms=5.0, **row)
+    engine.dispose()
+
+    routed = recent_requests(database_url=database_url, routed_only=True)
+    assert [r["request_id"] for r in routed] == ["w1", "s2", "s1"]  # the listing is left out
+    assert routed[1]["source"] == "ui" and routed[2]["attempts"][1]["core"] == "deep"
+    assert service_summary(database_url=database_url) == [
+        {"service": "support", "answers": 2, "swift_share": 0.5, "escalation_rate": 0.5,
+         "verified_rate": 1.0, "tokens_per_answer": 30.0},
+        {"service": "writing", "answers": 1, "swift_share": 1.0, "escalation_rate": 0.0,
+         "verified_rate": 0.0, "tokens_per_answer": 20.0},
+    ]  # fmt: skip
 
 
 def test_recent_requests_on_an_empty_log(database_url: str) -> None:

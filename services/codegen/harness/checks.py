@@ -3,7 +3,8 @@
 `canonical` and `empty` evaluate the problems' reference solutions and empty bodies (the proof
 that the harness can pass and fail); `generate` writes `samples` candidates per problem with
 the loop (repair rounds see only the sandbox's log of the hidden tests when `rounds > 0`, so
-pass@k numbers are reported with `rounds=0` unless said otherwise). Sandbox runs go in
+pass@k numbers are reported with `rounds=0` unless said otherwise; with model `auto`, a problem
+none of whose candidates passes goes on to deep, as the service's cascade does). Sandbox runs go in
 parallel over `workers` slots (2 on the two-core machine); generation keeps up to
 `concurrency` problems in flight so the engine batches them.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from twincore.platform.chat_model import TwincoreChatModel
+from twincore.platform.router.escalation import Ladder
 from twincore.platform.sandbox.languages import run_program
 from twincore.platform.sandbox.runner import Limits, RunResult
 from twincore.services.codegen.harness.passk import mean_pass_at_k
@@ -112,8 +114,10 @@ async def evaluate_generated(
     concurrency: int = 8,
     max_tokens: int = 768,
     on_done: OnDone | None = None,
+    ladder: Ladder | None = None,
 ) -> dict[str, list[Sample]]:
-    """`samples` candidates per problem written by `model`, each checked in the sandbox."""
+    """`samples` candidates per problem written by `model`, each checked in the sandbox; a
+    failing round climbs `ladder` (the loop's: repair rounds, then the other core for `auto`)."""
     slots = asyncio.Semaphore(workers)
     in_flight = asyncio.Semaphore(max(concurrency // samples, 1))
 
@@ -128,6 +132,7 @@ async def evaluate_generated(
                 rounds=rounds,
                 max_tokens=max_tokens,
                 sandbox_slots=slots,
+                ladder=ladder,
             )
             outcome = await loop.run()
         statuses = [c.attempts[-1].result.status for c in outcome.candidates]

@@ -3,9 +3,11 @@ reference Cypher.
 
 For every question the reference query runs on the graph as written (read-only, the store's
 timeout); it is *executable* when it runs and returns rows. For executable questions each core
-writes its query through the service's own path (`ask_core`: schema + examples in the prompt,
-direction fix, guard, LIMIT, timeout, bounded retries with the error), and the rows are compared
-with the reference's by the rules in `eval/compare.py`.
+writes its query through the service's own cascade (`cypher/cascade.py`: schema + examples in
+the prompt, direction fix, the checker of `cypher/verify.py` -- guard, schema, every named entity
+bound, rows -- and the policy's ladder: a repair turn with the checker's reasons, then the other
+core when the core is `auto`). Only an answer the checker accepted counts (the service refuses
+the others); its rows are compared with the reference's by the rules in `eval/compare.py`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore, Row
+from twincore.platform.router.escalation import Ladder
+from twincore.platform.router.types import AUTO
+from twincore.services.support.cypher.cascade import Question as Asked
+from twincore.services.support.cypher.cascade import answer_by_cascade_sync
 from twincore.services.support.cypher.guard import CypherRejectedError, validate
-from twincore.services.support.cypher.text2cypher import MAX_ATTEMPTS, MAX_TOKENS, ask_core
+from twincore.services.support.cypher.text2cypher import MAX_TOKENS
 from twincore.services.support.eval.compare import is_ordered, same_entities, same_result
+from twincore.services.support.intents.mentions import Mention, MentionFinder
 
 RULES = (
     "rows compared as multisets of values (column names and order ignored; numbers rounded "
@@ -31,6 +38,7 @@ RULES = (
     "has ORDER BY; a generated result cut by the guard's LIMIT must be contained in the "
     "reference's (a prefix when ordered)"
 )
+PINNED = ("swift", "deep")
 _AGGREGATE = re.compile(r"\b(count|sum|avg|min|max|collect)\s*\(", re.IGNORECASE)
 _HOP = re.compile(r"\]\s*-|-\s*\[")
 
@@ -104,21 +112,27 @@ def score_core(
     question: Question,
     reference: Reference,
     *,
-    max_attempts: int = MAX_ATTEMPTS,
+    ladder: Ladder | None = None,
+    requested: str = AUTO,
+    mentions: Sequence[Mention] = (),
     max_tokens: int = MAX_TOKENS,
 ) -> dict[str, Any]:
-    """Ask one core one question; the outcome as a report row."""
+    """Ask one core (or `auto`: the cascade over both) one question; the outcome as a row."""
     start = time.perf_counter()
-    result = ask_core(
-        question.question, model, store, schema, max_attempts=max_attempts, max_tokens=max_tokens
+    escalation = answer_by_cascade_sync(
+        Asked(question.question, store, schema, mentions),
+        model,
+        ladder or Ladder(),
+        requested=requested,
+        max_tokens=max_tokens,
     )
-    last = result.attempts[-1] if result.attempts else None
-    valid = last is not None and last.error is None
+    answer = escalation.answer
+    valid = escalation.verdict.passed and answer.cypher is not None
     correct = entities = False
-    if valid and last is not None:
-        ordered, limit = is_ordered(question.cypher), _guard_limit(last.cypher, schema)
-        correct = same_result(reference.rows, result.answer.rows, ordered=ordered, limit=limit)
-        entities = same_entities(reference.rows, result.answer.rows, ordered=ordered, limit=limit)
+    if valid and answer.cypher is not None:
+        ordered, limit = is_ordered(question.cypher), _guard_limit(answer.cypher, schema)
+        correct = same_result(reference.rows, answer.rows, ordered=ordered, limit=limit)
+        entities = same_entities(reference.rows, answer.rows, ordered=ordered, limit=limit)
     return {
         "index": question.index,
         "type": question.type,
@@ -126,11 +140,15 @@ def score_core(
         "valid": valid,
         "correct": correct,
         "entities_correct": entities,
-        "attempts": len(result.attempts),
-        "rows": len(result.answer.rows),
+        "attempts": len(escalation.attempts),
+        "escalated": escalation.escalated,
+        "core": escalation.core,
+        "steps": [f"{a.step}:{a.core}:{a.verdict}" for a in escalation.attempts],
+        "tokens": escalation.tokens,
+        "rows": len(answer.rows),
         "reference_rows": len(reference.rows),
-        "cypher": last.cypher if last else None,
-        "error": None if valid or last is None else last.error,
+        "cypher": answer.cypher,
+        "error": None if valid else "; ".join(escalation.verdict.reasons),
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -155,6 +173,9 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             round(sum(int(r.get("entities_correct", False)) for r in rows) / n, 4) if n else 0.0
         ),
         "mean_attempts": round(sum(r["attempts"] for r in rows) / n, 3) if n else 0.0,
+        "escalation_rate": (
+            round(sum(int(r.get("escalated", False)) for r in rows) / n, 4) if n else 0.0
+        ),
         "seconds_per_question": round(sum(r["seconds"] for r in rows) / n, 2) if n else 0.0,
         "per_type": dict(sorted(per_type.items())),
     }
@@ -166,14 +187,23 @@ def evaluate(
     models: Mapping[str, BaseChatModel],
     *,
     limit: int | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
+    ladder: Ladder | None = None,
+    max_attempts: int | None = None,
     max_tokens: int = MAX_TOKENS,
     on_total: Callable[[int], None] | None = None,
     on_row: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """The report: reference executability, then every core on the executable questions
-    (the first `limit` of them when given); `on_row(core, row)` sees each row as it is scored."""
+    """The report: reference executability, then every model on the executable questions
+    (the first `limit` of them when given); `on_row(name, row)` sees each row as it is scored.
+
+    A model named `swift` or `deep` is pinned to that core (first, then repair); any other name
+    is asked as `auto` (the router picks; the ladder may climb to the other core).
+    `max_attempts` overrides the ladder's."""
     schema = store.schema()
+    ladder = ladder or Ladder()
+    if max_attempts is not None:
+        ladder = Ladder(ladder.steps, max_attempts, ladder.max_tokens)
+    finder = MentionFinder(store)
     references = [run_reference(store, q) for q in questions]
     executable = [(q, r) for q, r in zip(questions, references, strict=True) if r.executable]
     asked = executable[:limit] if limit else executable
@@ -190,7 +220,9 @@ def evaluate(
                 schema,
                 question,
                 reference,
-                max_attempts=max_attempts,
+                ladder=ladder,
+                requested=name if name in PINNED else AUTO,
+                mentions=finder.find(question.question),
                 max_tokens=max_tokens,
             )
             rows.append(row)
@@ -225,7 +257,7 @@ def evaluate(
             for name, data in per_core.items()
         },
         "comparison": RULES,
-        "max_attempts": max_attempts,
+        "ladder": {"steps": list(ladder.steps), "max_attempts": ladder.max_attempts},
         "not_executable": {"errors": failed, "empty": empty},
         "per_question": {name: data["per_question"] for name, data in per_core.items()},
     }

@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -69,6 +69,9 @@ class FriendlyReason:
     text: str
     source: Literal["core", "solver"]
     rejected: str = ""
+    core: str | None = None
+    """The core that wrote the rewrite (kept or refused)."""
+    completion_tokens: int = 0
 
 
 def _numbers(text: str) -> set[Decimal]:
@@ -138,25 +141,30 @@ def _original(steps: Sequence[WorkedStep], index: int) -> tuple[str, str, str]:
     return previous, steps[index].text(), steps[index].reason
 
 
-async def _rewrite(
+async def rewrite_step(
     steps: Sequence[WorkedStep],
     index: int,
     language: Language,
     model: BaseChatModel,
     slots: asyncio.Semaphore,
+    options: Mapping[str, Any] | None = None,
 ) -> FriendlyReason:
+    """Step `index`'s reason rewritten by the core (`options`: the call's model, seed, ...),
+    or the solver's reason with why the rewrite was refused."""
     previous, current, reason = _original(steps, index)
     messages = REWRITE.format_messages(
         language_name=LANGUAGE_NAMES[language], previous=previous, current=current, reason=reason
     )
     async with slots:
-        reply = await model.ainvoke(messages, max_tokens=MAX_TOKENS)
+        reply = await model.ainvoke(messages, max_tokens=MAX_TOKENS, **(options or {}))
     text = clean_reply(reply.content if isinstance(reply.content, str) else str(reply.content))
+    core = (getattr(reply, "response_metadata", None) or {}).get("core")
+    tokens = int((getattr(reply, "usage_metadata", None) or {}).get("output_tokens", 0))
     why = check_rewrite(text, (previous if index > 0 else "", current, reason), language)
     if why is not None:
         logger.info("friendly reason for step %d refused (%s): %r", index, why, text)
-        return FriendlyReason(reason, "solver", why)
-    return FriendlyReason(text, "core")
+        return FriendlyReason(reason, "solver", why, core, tokens)
+    return FriendlyReason(text, "core", "", core, tokens)
 
 
 async def friendly_reasons_detailed(
@@ -168,7 +176,7 @@ async def friendly_reasons_detailed(
     slots = asyncio.Semaphore(CONCURRENCY)
     return list(
         await asyncio.gather(
-            *(_rewrite(steps, i, language, model, slots) for i in range(len(steps)))
+            *(rewrite_step(steps, i, language, model, slots) for i in range(len(steps)))
         )
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -117,8 +118,11 @@ async def _generate(
     index: int,
     mode: Mode,
     max_tokens: int | None,
+    core: str | None,
 ) -> tuple[str, str | None, dict[str, Any] | None, int]:
     options: dict[str, Any] = {"max_tokens": max_tokens or MAX_TOKENS[mode]}
+    if core is not None:
+        options["model"] = core
     if index > 0:
         options.update(temperature=SAMPLING_TEMPERATURE, top_p=0.95, seed=index)
     reply = await model.ainvoke(messages, **options)
@@ -136,8 +140,9 @@ async def _candidate(
     mode: Mode,
     max_tokens: int | None,
     sandbox_slots: asyncio.Semaphore,
+    asked: str | None = None,
 ) -> tuple[WordCandidate, dict[str, Any] | None]:
-    text, core, decision, tokens = await _generate(model, messages, index, mode, max_tokens)
+    text, core, decision, tokens = await _generate(model, messages, index, mode, max_tokens, asked)
     if mode == "direct":
         final = extract_final_answer(text)
         answer = normalise_number(final) if final is not None else None
@@ -169,23 +174,37 @@ async def solve_word_problem(
     mode: Mode = "pal",
     max_tokens: int | None = None,
     sandbox_slots: asyncio.Semaphore | None = None,
+    core: str | None = None,
+    follow_up: Sequence[BaseMessage] = (),
+    prior: Sequence[WordCandidate] = (),
+    prior_decision: dict[str, Any] | None = None,
 ) -> WordSolution:
     """Solve `question` with `candidates` answers from `model` (None: the router's budget).
 
+    `core` asks for a core by name on every call (None: the model's own setting); `follow_up`
+    turns go after the question (a repair turn); `prior` candidates (from an earlier set on the
+    same core) vote again and only the missing ones are asked for, sampled with new seeds.
     Raises `Invalid` for bad input; a failing core raises what the chat model raised.
     """
     validate(question, mode, candidates)
     slots = sandbox_slots or asyncio.Semaphore(2)
-    messages = list(PROMPTS[mode].format_messages(question=question.strip()))
-    first, decision = await _candidate(model, messages, 0, mode, max_tokens, slots)
+    messages = [*PROMPTS[mode].format_messages(question=question.strip()), *follow_up]
+    every = list(prior)
+    decision = prior_decision
+    if not every:
+        first, decision = await _candidate(model, messages, 0, mode, max_tokens, slots, core)
+        every.append(first)
     wanted = candidates if candidates is not None else int((decision or {}).get("candidates", 1))
     wanted = max(1, min(wanted, MAX_CANDIDATES))
     others = await asyncio.gather(
-        *(_candidate(model, messages, i, mode, max_tokens, slots) for i in range(1, wanted))
+        *(
+            _candidate(model, messages, i, mode, max_tokens, slots, core)
+            for i in range(len(every), wanted)
+        )
     )
-    every = [first, *(candidate for candidate, _ in others)]
+    every += [candidate for candidate, _ in others]
     result = vote([c.answer for c in every])
-    chosen = next((c for c in every if c.answer == result.answer), first)
+    chosen = next((c for c in every if c.answer == result.answer), every[0])
     return WordSolution(
         question=question,
         mode=mode,

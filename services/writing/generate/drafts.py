@@ -1,5 +1,6 @@
 """What a writing run takes and gives: the task, each checked draft, the stream's events and
-the result with the chosen draft (all JSON-ready through `as_dict` / `report_dict`)."""
+the result with the chosen draft, its status (`met` or `unmet`) and the escalation's `twincore`
+block (all JSON-ready through `as_dict` / `report_dict`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from twincore.services.writing.checkers import CheckReport
 from twincore.services.writing.registry import Style
 
 Mode = Literal["compose", "rewrite"]
+Status = Literal["met", "unmet"]
+"""`met`: the checker accepted the text; `unmet`: the best text still fails a constraint (it is
+shown with its report, never as a finished piece)."""
 
 
 @dataclass(frozen=True)
@@ -38,33 +42,51 @@ class Draft:
     report: CheckReport
     similarity: float | None
     revised: bool = False
+    """Written on a `repair` rung (shown the previous text and the checker's reasons)."""
     core: str | None = None
     completion_tokens: int = 0
+    step: str = "first"
+    """The escalation rung that wrote it: first, more, repair or other."""
+    attempt: int = 0
+    """Which attempt of the run (0-based): candidates restart at 0 on every attempt."""
+    decision: dict[str, Any] | None = None
+    """The router's decision for this reply."""
 
 
 @dataclass(frozen=True)
 class WritingEvent:
     """What a run streams: reply text of a candidate, a checked draft, or the final result."""
 
-    kind: Literal["text", "draft", "result"]
+    kind: Literal["text", "draft", "attempt", "result"]
     candidate: int
     text: str = ""
     draft: Draft | None = None
+    attempt: int = 0
+    step: str = "first"
+    twincore: dict[str, Any] | None = None
+    """`attempt` events: the escalation so far; `result`: the whole `twincore` block."""
 
 
 @dataclass
 class WritingResult:
-    """The chosen draft, the style the classifier predicts for it, and every draft tried."""
+    """The chosen draft, the style the classifier predicts for it, every draft tried and the
+    escalation that chose it (`twincore`: core, verdict, escalated, attempts, decision)."""
 
     best: Draft
     predicted_style: str
     style_probability: float
     drafts: list[Draft] = field(default_factory=list)
     decision: dict[str, Any] | None = None
+    twincore: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> Status:
+        return "met" if self.best.report.passed else "unmet"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the text, its checker report, the prediction and the run's shape."""
         return {
+            "status": self.status,
             "text": self.best.text,
             "style": self.best.report.style_id,
             "report": report_dict(self.best.report),
@@ -74,11 +96,21 @@ class WritingResult:
             "revised": self.best.revised,
             "core": self.best.core,
             "candidates": len({d.candidate for d in self.drafts}),
-            "drafts": [
-                {"candidate": d.candidate, "revised": d.revised, "score": d.report.score}
-                for d in self.drafts
-            ],
+            "drafts": [draft_summary(d) for d in self.drafts],
+            "twincore": self.twincore,
         }
+
+
+def draft_summary(draft: Draft) -> dict[str, Any]:
+    """A tried draft in a result's list: which attempt and candidate, on which core, its score."""
+    return {
+        "attempt": draft.attempt,
+        "step": draft.step,
+        "candidate": draft.candidate,
+        "revised": draft.revised,
+        "core": draft.core,
+        "score": draft.report.score,
+    }
 
 
 def report_dict(report: CheckReport) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from twincore.model_core.engine.repetition import RepetitionGuard
 from twincore.platform.auth import create_api_key
 from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.components import ServiceComponent
@@ -18,6 +19,7 @@ from twincore.platform.cores import CoreServer
 from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.gateway.deps import GatewayState
+from twincore.platform.gateway.schemas import ChatCompletionRequest
 from twincore.platform.requestlog import RequestLogEntry
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings, secret_key_bytes
@@ -335,3 +337,38 @@ async def test_services_mount_under_v1_behind_auth(
     assert doubled.json() == 42
     paths = [r.path for r in log_rows(settings, state)]
     assert paths == ["/v1/ask/ask"] * 2 + ["/v1/ask/double/21"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"repetition_guard": "yes"}, {"repetition_guard": {"patience": -1}},
+     {"repetition_guard": {"min_loop_tokens": 9, "max_loop_tokens": 8}},
+     {"repetition_guard": {"max_repeats": 2}}],
+)  # fmt: skip
+async def test_a_malformed_repetition_guard_gets_422_naming_it(
+    setting: dict[str, Any],
+    make_settings: Callable[..., Settings],
+    smol_cores: dict[str, CoreServer],
+) -> None:
+    client, _ = client_for(make_settings(), smol_cores)
+    async with client:
+        response = await client.post("/v1/chat/completions", json={**CHAT, **setting})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["param"].startswith("repetition_guard") and "repetition_guard" in error["message"]
+
+
+async def test_the_repetition_guard_is_taken_per_request(
+    make_settings: Callable[..., Settings], smol_cores: dict[str, CoreServer]
+) -> None:
+    client, _ = client_for(make_settings(), smol_cores)
+    async with client:
+        for setting in (True, False, {"patience": 0, "max_line_repeats": 1}):
+            body = {**CHAT, "model": "swift", "repetition_guard": setting}
+            response = await client.post("/v1/chat/completions", json=body)
+            assert response.status_code == 200, response.text
+    sampling = [
+        ChatCompletionRequest.model_validate({**CHAT, **extra}).sampling(64).repetition_guard
+        for extra in ({}, {"repetition_guard": True}, {"repetition_guard": {"patience": 0}})
+    ]
+    assert sampling == [None, RepetitionGuard(), RepetitionGuard(patience=0)]

@@ -17,6 +17,7 @@ from twincore.platform.cli.main import build_cli
 from twincore.platform.components import component_modules, load_components
 from twincore.platform.cores import CoreServer
 from twincore.platform.embedded import build_embedded_app
+from twincore.platform.requestlog import recent_requests
 from twincore.platform.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -97,3 +98,33 @@ def test_the_toy_table_joins_the_registry() -> None:
     assert "aml_transactions" in found["tables"] or any(
         t.startswith("aml") for t in found["tables"]
     )
+
+
+async def test_escalations_reach_the_response_and_the_request_log_from_api_and_screen(
+    toy_modules: tuple[str, ...],
+    make_settings: Callable[..., Settings],
+    smol_cores: dict[str, CoreServer],
+) -> None:
+    settings = make_settings()
+    app, state = build_embedded_app(settings, smol_cores, modules=toy_modules)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answered = await client.post("/v1/toy/checked", json={"text": "hi"})
+    assert answered.status_code == 200, answered.text
+    block = answered.json()["twincore"]
+    assert [(a["step"], a["core"], a["verdict"]) for a in block["attempts"]] == [
+        ("first", "swift", "fail"),
+        ("other", "deep", "pass"),
+    ]
+    assert block["attempts"][0]["reasons"] == ["the toy trusts deep"]
+    # A screen calls the same client outside any API request: its call gets a row of its own.
+    await state.services["toy"].checked("hi")
+    await state.services["toy"].greet("ada")  # nothing generated, nothing failed: no row
+    assert state.log_writer.flush()
+    rows = recent_requests(database_url=settings.database_url, limit=10)
+    api_row = next(r for r in rows if r["path"] == "/v1/toy/checked")
+    ui_rows = [r for r in rows if r["source"] == "ui"]
+    assert (api_row["service"], api_row["core"], api_row["verified"]) == ("toy", "deep", True)
+    assert [a["core"] for a in api_row["attempts"]] == ["swift", "deep"]
+    assert [r["path"] for r in ui_rows] == ["/ui/toy/checked"]
+    assert ui_rows[0]["verified"] is True and len(ui_rows[0]["attempts"]) == 2

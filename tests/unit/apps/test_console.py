@@ -13,6 +13,7 @@ from twincore.apps.console import (
     core_table,
     decision_table,
     read_evaluation,
+    service_table,
 )
 from twincore.platform.router.types import Decision
 
@@ -59,8 +60,37 @@ def test_decision_table_shows_reason_or_error() -> None:
     }
     table = decision_table([row])
     assert table.loc[0].tolist() == [
-        "2025-01-02 03:04:05", "auto", "", "no core could serve the request", "", 503, 13, "4/0"
+        "2025-01-02 03:04:05", "", "auto", "", "", "no core could serve the request", "", 503, 13,
+        "4/0",
     ]  # fmt: skip
+
+
+def test_a_service_answer_shows_its_service_and_attempts() -> None:
+    attempts = [
+        {"step": "first", "core": "swift", "verdict": "fail"},
+        {"step": "other", "core": "deep", "verdict": "pass"},
+    ]
+    row = {
+        "time": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "model": None, "core": "deep", "reason": None, "error": None, "fallback": False,
+        "status": 200, "latency_ms": 900.0, "prompt_tokens": 0, "completion_tokens": 40,
+        "service": "support", "source": "ui", "attempts": attempts,
+    }  # fmt: skip
+    table = decision_table([row])
+    assert table.loc[0, "service"] == "support (ui)"
+    assert table.loc[0, "attempts"] == "swift fail -> deep other pass"
+
+
+def test_service_table_shows_rates_as_percentages() -> None:
+    summary = [
+        {
+            "service": "tutor", "answers": 4, "swift_share": 0.25, "escalation_rate": 0.5,
+            "verified_rate": 0.75, "tokens_per_answer": 120.5,
+        }
+    ]  # fmt: skip
+    table = service_table(summary)
+    assert table.loc[0].tolist() == ["tutor", 4, "25%", "50%", "75%", 120.5]
+    assert service_table([]).empty
 
 
 def test_evaluation_missing_malformed_and_valid(tmp_path: Path) -> None:

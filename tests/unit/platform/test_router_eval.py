@@ -8,29 +8,32 @@ from twincore.platform.evals.answers import Answer
 from twincore.platform.evals.router_eval import (
     Outcome,
     apgr,
-    cascade,
     compare,
+    escalating,
     gain_curve,
     outcome,
     random_at_cost,
     share_for_gain,
 )
-from twincore.platform.evals.tasks import Task
+from twincore.platform.evals.workloads import WorkItem, split_of
 from twincore.platform.router.classifier import TaskClassifier
+from twincore.platform.router.fit import fit_policy, policy_yaml
 from twincore.platform.router.policy import TwoStagePolicy
 from twincore.platform.router.rules import load_policy
 
 PRICE = {"deep": 1.0, "swift": 0.1}
 
 
-def task(task_id: str, domain: str, prompt: str) -> Task:
-    return Task(task_id, domain, "g", prompt, "4", "", "", 32)  # type: ignore[arg-type]
+def item(item_id: str, service: str, text: str) -> WorkItem:
+    hints = {"codegen": {"domain": "code"}, "tutor": {"domain": "math"}}.get(service, {})
+    return WorkItem(item_id, service, text, hints=hints)
 
 
 def answer(
-    task_id: str, core: str, passed: bool, tokens: int = 100, logprob: float = -0.5
+    item_id: str, core: str, passed: bool, tokens: int = 100, verified: bool | None = None
 ) -> Answer:
-    return Answer(task_id, core, passed, 0, tokens, 1.0, logprob, "text")
+    checked = passed if verified is None else verified
+    return Answer(item_id, "svc", core, passed, checked, 0, tokens, 1.0, "text")
 
 
 def test_outcome_counts_quality_cost_and_share() -> None:
@@ -64,40 +67,89 @@ def test_random_at_matched_cost_interpolates() -> None:
     assert random.quality == pytest.approx(0.4) and random.wall_s == pytest.approx(20.0)
 
 
-def test_cascade_escalates_failed_code_and_unsure_math() -> None:
-    tasks = [task("c", "code", "x"), task("m", "math", "y"), task("k", "math", "z")]
+def test_escalating_pays_both_cores_where_the_checker_rejects_swift() -> None:
     answers = {
         "swift": {
-            "c": answer("c", "swift", False),
-            "m": answer("m", "swift", False, logprob=-3.0),
-            "k": answer("k", "swift", True, logprob=-0.1),
+            "a": answer("a", "swift", False),  # rejected by its checker: deep answers too
+            "b": answer("b", "swift", False, verified=True),  # the checker missed it: it stands
+            "c": answer("c", "swift", True),
         },
-        "deep": {t.id: answer(t.id, "deep", True) for t in tasks},
+        "deep": {key: answer(key, "deep", True) for key in "abc"},
     }
-    result = cascade(tasks, answers, PRICE, min_mean_logprob=-1.0)
-    assert result.quality == 1.0 and result.deep_share == pytest.approx(2 / 3)
-    assert result.cost == pytest.approx(3 * 0.01 + 2 * 0.1)
+    result = escalating("cascade", dict.fromkeys("abc", "swift"), answers, PRICE)
+    assert result.quality == pytest.approx(2 / 3) and result.deep_share == pytest.approx(1 / 3)
+    assert result.cost == pytest.approx(3 * 0.01 + 0.1)
+    started_on_deep = escalating("x", {"a": "deep", "b": "swift", "c": "swift"}, answers, PRICE)
+    assert started_on_deep.cost == pytest.approx(0.1 + 2 * 0.01)
 
 
-def test_compare_reports_every_strategy_and_the_metrics() -> None:
+def test_compare_reports_every_strategy_per_service_and_the_metrics() -> None:
     policy = TwoStagePolicy(load_policy(), TaskClassifier.load())
-    tasks = [
-        task("easy", "math", "What is 3 + 4? Finish with a final line 'Answer: <number>'."),
-        task(
-            "hard",
-            "code",
+    items = [
+        item("tutor/easy", "tutor", "What is 3 + 4?"),
+        item(
+            "codegen/hard",
+            "codegen",
             "Implement Dijkstra's algorithm with a binary heap for a weighted directed graph, "
             "returning shortest paths, with full unit tests and complexity analysis.",
         ),
     ]
     answers = {
-        "swift": {"easy": answer("easy", "swift", True), "hard": answer("hard", "swift", False)},
-        "deep": {"easy": answer("easy", "deep", True), "hard": answer("hard", "deep", True)},
+        "swift": {
+            "tutor/easy": answer("tutor/easy", "swift", True),
+            "codegen/hard": answer("codegen/hard", "swift", False),
+        },
+        "deep": {i.id: answer(i.id, "deep", True) for i in items},
     }
-    report = compare(policy, tasks, answers)
+    report = compare(policy, items, answers)
     names = [s["name"] for s in report["strategies"]]  # type: ignore[index]
-    assert names[:4] == ["always-swift", "always-deep", "router", "random (router's cost)"]
-    assert {"name", "quality", "cost", "deep_share"} <= set(report["strategies"][0])  # type: ignore[index]
+    assert names[:6] == [
+        "always-swift", "always-deep", "router", "cascade", "router+escalation",
+        "random (matched cost)",
+    ]  # fmt: skip
     assert len(report["curve"]) == 21  # type: ignore[arg-type]
     assert isinstance(report["apgr"], float) and isinstance(report["router_beats_random"], bool)
     assert report["quality_gap"] == 0.5
+    services = report["services"]
+    assert set(services) == {"tutor", "codegen"}  # type: ignore[arg-type]
+    assert services["codegen"]["strategies"]["cascade"]["quality"] == 1.0  # type: ignore[index]
+
+
+def test_the_split_is_stable_and_roughly_even() -> None:
+    ids = [f"support/q{i:03d}" for i in range(400)]
+    halves = [split_of(i) for i in ids]
+    assert halves == [split_of(i) for i in ids]
+    assert 150 < halves.count("calibration") < 250
+
+
+def test_fit_uses_calibration_items_only_and_weights_deep_where_it_gains() -> None:
+    policy = TwoStagePolicy(load_policy(), TaskClassifier.load())
+    items = [item(f"tutor/p{i}", "tutor", f"A train leaves at {i} pm ...") for i in range(40)]
+    items += [item(f"writing/w{i}", "writing", f"Write a haiku about rain {i}") for i in range(40)]
+    answers: dict[str, dict[str, Answer]] = {"swift": {}, "deep": {}}
+    for it in items:
+        math = it.service == "tutor"
+        answers["swift"][it.id] = answer(it.id, "swift", not math)  # swift fails math only
+        answers["deep"][it.id] = answer(it.id, "deep", True)
+    config = fit_policy(policy, items, answers, source="test")
+    assert config.score.weights["domain.math"] == 1.0
+    assert config.score.weights["domain.writing"] == 0.0
+    calibrated = config.provenance["calibration_items"]
+    assert sum(calibrated.values()) == sum(split_of(i.id) == "calibration" for i in items)  # type: ignore[union-attr]
+    assert config.provenance["calibration"]["quality_vs_deep"] >= 0.95  # type: ignore[index]
+    # Report items never influence the fit: flipping their answers changes nothing.
+    for it in items:
+        if split_of(it.id) == "report":
+            answers["deep"][it.id] = answer(it.id, "deep", False)
+    again = fit_policy(policy, items, answers, source="test")
+    assert again.score.weights == config.score.weights
+    assert again.deep_threshold == config.deep_threshold
+    assert load_policy_text(policy_yaml(config)) == config.model_dump(mode="json")
+
+
+def load_policy_text(text: str) -> dict[str, object]:
+    import yaml
+
+    from twincore.platform.router.rules import PolicyConfig
+
+    return PolicyConfig.model_validate(yaml.safe_load(text)).model_dump(mode="json")

@@ -25,4 +25,9 @@ def build_api(service: Any) -> APIRouter:
         result: dict[str, str] = await service.shout(body.text)
         return result
 
+    @api.post("/checked")
+    async def checked(body: ShoutRequest) -> dict[str, Any]:
+        result: dict[str, Any] = await service.checked(body.text)
+        return result
+
     return api

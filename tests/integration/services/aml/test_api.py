@@ -140,6 +140,11 @@ async def test_detection_alerts_cases_and_narratives(client: httpx.AsyncClient) 
     assert draft.status_code == 201, draft.text
     assert draft.json()["version"] == 1 and draft.json()["core"] == "swift"
     assert draft.json()["text"] and "mismatches" in draft.json()["check"]
+    # The escalation rides along: a pinned core only repairs, it never hands over to deep.
+    block = draft.json()["twincore"]
+    assert block["attempts"][0]["step"] == "first" and block["core"] == "swift"
+    assert {a["core"] for a in block["attempts"]} == {"swift"}
+    assert block["verdict"]["passed"] == (block["attempts"][-1]["verdict"] == "pass")
 
     facts = (await client.get(f"/v1/aml/cases/{case_id}/facts")).json()
     first = facts["transactions"][0]
@@ -150,6 +155,7 @@ async def test_detection_alerts_cases_and_narratives(client: httpx.AsyncClient) 
     )
     assert edit.json()["version"] == 2
     assert f"{wrong_amount} is not in the case facts" in edit.json()["check"]["mismatches"]
+    assert edit.json()["twincore"] is None  # an analyst's edit is checked, not escalated
 
     case: dict[str, Any] = (await client.get(f"/v1/aml/cases/{case_id}")).json()
     assert [n["author"] for n in case["narratives"]] == ["ana", "bo"]

@@ -78,6 +78,17 @@ def test_compose_streams_tokens_drafts_then_the_stored_result(http: httpx.Client
     assert {"predicted_style", "id", "candidates", "ratings"} <= result.keys()
     stored = http.get(f"/v1/writing/drafts/{result['id']}").json()
     assert stored["text"] == result["text"] and stored["report"] == result["report"]
+    # Each finished rung streams an `attempt` event; the result's block lists the same rungs.
+    attempts = [data for kind, data in events if kind == "attempt"]
+    block = result["twincore"]
+    assert [a["step"] for a in attempts] == [a["step"] for a in block["attempts"]]
+    assert (
+        [a["core"] for a in attempts]
+        == [a["core"] for a in block["attempts"]]
+        == ["swift"] * len(attempts)
+    )
+    assert result["status"] == ("met" if result["report"]["passed"] else "unmet")
+    assert stored["twincore"] == block and stored["status"] == result["status"]
 
 
 def test_rewrite_streams_a_similarity_and_bad_input_is_refused_before_streaming(

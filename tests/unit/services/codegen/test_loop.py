@@ -1,4 +1,5 @@
-"""The generation loop over a scripted transport (replies are canned; the sandbox is real)."""
+"""The generation loop over a scripted transport (replies are canned; the sandbox, the tests as
+checker and the escalation ladder are real)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from functools import partial
 
 from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.chat_transport import ChatEnd, ChatEvent, ChatRequest, TextDelta
-from twincore.services.codegen.loop import CodeTask, LoopEvent, LoopRun
+from twincore.platform.router.escalation import Ladder
+from twincore.services.codegen.loop import CodeTask, LoopEvent, LoopRun, with_rounds
 from twincore.services.codegen.service import check_task
+from twincore.services.codegen.store import split_decision, stored_decision
 
 WRONG = "```python\ndef add(a, b):\n    return a - b\n```"
 RIGHT = "Fixed:\n```python\ndef add(a, b):\n    return a + b\n```"
@@ -83,3 +86,84 @@ def test_the_router_budget_sets_the_number_of_candidates() -> None:
     assert loop.outcome.best.index == 2
     sampled = transport.requests[1:]
     assert all(r.temperature > 0 for r in sampled) and {r.seed for r in sampled} == {1, 2}
+
+
+class CoresTransport:
+    """Replies per core from a queue each (`auto` is served by swift, as for easy code)."""
+
+    target = "script"
+
+    def __init__(self, replies: dict[str, list[str]]) -> None:
+        self.replies = {core: list(queue) for core, queue in replies.items()}
+        self.requests: list[ChatRequest] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        self.requests.append(request)
+        core = "swift" if request.model == "auto" else request.model
+        yield TextDelta(self.replies[core].pop(0))
+        yield ChatEnd(core, "stop", None, {"core": core, "candidates": 1})
+
+
+def test_a_failure_is_repaired_then_escalated_to_the_other_core() -> None:
+    transport = CoresTransport({"swift": [WRONG, WRONG], "deep": [RIGHT]})
+    loop = LoopRun(
+        TwincoreChatModel(transport=transport), TASK, partial(check_task, TASK), n=1, rounds=1
+    )
+    events = run(loop)
+    outcome = loop.outcome
+    assert outcome is not None and outcome.passed and outcome.twincore is not None
+    attempts = outcome.twincore["attempts"]
+    assert [(a["step"], a["core"], a["verdict"]) for a in attempts] == [
+        ("first", "swift", "fail"),
+        ("repair", "swift", "fail"),
+        ("other", "deep", "pass"),
+    ]
+    assert attempts[0]["reasons"][0] == "the code did not pass its tests: failed (exit code 1)"
+    # the repair turn shows the answer and the failing tests' output as the checker's reasons
+    repair = transport.requests[1]
+    assert repair.model == "swift" and repair.messages[-2]["content"] == WRONG
+    assert "AssertionError" in repair.messages[-1]["content"]
+    # the other core starts afresh from the task
+    assert transport.requests[2].model == "deep" and len(transport.requests[2].messages) == 2
+    (candidate,) = outcome.candidates
+    assert [(a.round, a.step, a.core, a.result.status) for a in candidate.attempts] == [
+        (0, "first", "swift", "failed"),
+        (1, "repair", "swift", "failed"),
+        (2, "other", "deep", "ok"),
+    ]
+    assert outcome.decision == {"core": "deep", "candidates": 1}
+    assert events[-1].kind == "verdict" and events[-1].twincore == outcome.twincore
+    assert {e.step for e in events if e.kind == "result"} == {"first", "repair", "other"}
+
+
+def test_a_pinned_core_repairs_but_never_changes_core() -> None:
+    transport = CoresTransport({"swift": [WRONG, WRONG, WRONG]})
+    model = TwincoreChatModel(transport=transport, model="swift")
+    loop = LoopRun(model, TASK, partial(check_task, TASK), n=1, rounds=2)
+    run(loop)
+    assert loop.outcome is not None and not loop.outcome.passed
+    assert loop.outcome.twincore is not None
+    steps = [(a["step"], a["core"]) for a in loop.outcome.twincore["attempts"]]
+    assert steps == [("first", "swift"), ("repair", "swift"), ("repair", "swift")]
+    assert loop.outcome.twincore["verdict"]["passed"] is False
+
+
+def test_rounds_set_the_repair_rungs_of_the_policys_ladder() -> None:
+    policy = Ladder(("first", "repair", "other"), max_attempts=3)
+    assert with_rounds(policy, 0) == Ladder(("first", "other"), max_attempts=2)
+    assert with_rounds(policy, 1) == policy
+    assert with_rounds(policy, 3) == Ladder(
+        ("first", "repair", "repair", "repair", "other"), max_attempts=5
+    )
+    no_repair = Ladder(("first", "other"), max_attempts=2)
+    assert with_rounds(no_repair, 2) == no_repair  # the policy decides whether repair is a rung
+
+
+def test_the_decision_column_keeps_the_escalation_and_gives_both_back() -> None:
+    decision = {"core": "deep", "candidates": 1}
+    block = {"core": "deep", "escalated": True, "attempts": [], "decision": decision}
+    stored = stored_decision(decision, block)
+    assert stored == {**decision, "twincore": {k: v for k, v in block.items() if k != "decision"}}
+    assert split_decision(stored) == (decision, block)
+    assert split_decision(decision) == (decision, None)  # runs stored before the escalation
+    assert split_decision(None) == (None, None)

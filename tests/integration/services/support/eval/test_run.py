@@ -62,5 +62,5 @@ def test_rows_stream_to_the_row_log_and_the_report_is_saved(
         ("swift", 1, False),
     ]
     assert report["rows_file"].endswith("support-unit.rows.jsonl")
-    with pytest.raises(ValueError, match="swift, deep or both"):
+    with pytest.raises(ValueError, match="swift, deep, both or cascade"):
         evals.run_support_eval(settings, QUESTIONS, name="unit", core="auto")

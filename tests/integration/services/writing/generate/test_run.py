@@ -1,4 +1,4 @@
-"""Checker-guided generation on a real SmolLM2 core: best-of-n, the revise step, the report."""
+"""Checker-guided generation on a real SmolLM2 core: best-of-n, the repair rung, the report."""
 
 from __future__ import annotations
 
@@ -30,11 +30,17 @@ async def test_compose_and_rewrite_on_the_swift_core(smol_cores: dict[str, CoreS
     # The report is the checker's own verdict on the chosen text, and the best is the best.
     assert result.best.report == check_text(haiku, result.best.text)
     assert result.best.report.score == max(d.report.score for d in result.drafts)
-    # A failing best gets exactly one revise turn; a passing one gets none.
+    # A failing best gets exactly one repair (one greedy revision); a passing one gets none.
+    # The core is pinned, so the ladder's `other` rung does not apply.
     written = [d for d in result.drafts if not d.revised]
     revised = [d for d in result.drafts if d.revised]
-    assert len(written) == 2
+    assert len(written) == 2 and all(d.step == "first" for d in written)
     assert len(revised) == (0 if any(d.report.passed for d in written) else 1)
+    assert result.twincore is not None
+    steps = [a["step"] for a in result.twincore["attempts"]]
+    assert steps == (["first"] if not revised else ["first", "repair"])
+    assert result.status == ("met" if result.best.report.passed else "unmet")
+    assert result.twincore["verdict"]["passed"] == result.best.report.passed
     assert result.predicted_style in load_styles() and 0.0 < result.style_probability <= 1.0
     assert result.best.core == "swift" and result.best.completion_tokens > 0
     assert result.decision is not None and result.decision["core"] == "swift"
@@ -45,6 +51,7 @@ async def test_compose_and_rewrite_on_the_swift_core(smol_cores: dict[str, CoreS
     )
     baseline = await plain.run()
     assert len(baseline.drafts) == 1 and not baseline.best.revised
+    assert baseline.twincore is not None and len(baseline.twincore["attempts"]) == 1
     assert baseline.best.similarity is not None and 0.0 <= baseline.best.similarity <= 1.0
     body = baseline.as_dict()
     assert body["report"]["constraints"] and body["similarity"] == baseline.best.similarity

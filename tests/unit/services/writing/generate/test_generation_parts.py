@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from twincore.platform.errors import Invalid
+from twincore.platform.router.escalation import Rung
 from twincore.services.writing.generate.drafts import WritingTask
 from twincore.services.writing.generate.run import clean_reply, first_messages
 from twincore.services.writing.generate.similarity import content_similarity
-from twincore.services.writing.prompts import revise_message
+from twincore.services.writing.prompts import repair_turn
 from twincore.services.writing.registry import get_style
 
 
@@ -37,7 +38,14 @@ def test_prompts_carry_the_style_rules_exemplars_and_the_input() -> None:
     assert haiku.exemplars[0] in system and "autumn rain" in str(messages[1].content)
     rewrite = first_messages(WritingTask(haiku, "rewrite", "The cat slept all day."))
     assert "The cat slept all day." in str(rewrite[1].content)
-    assert "- line 2: 6 syllables" in revise_message(["line 2: 6 syllables"])
+    repair = Rung("repair", "swift", feedback=("line 2: 6 syllables",), previous="old pond")
+    turns = repair_turn(haiku, repair)
+    assert [t["role"] for t in turns] == ["assistant", "user"]
+    assert turns[0]["content"] == "old pond" and "- line 2: 6 syllables" in turns[1]["content"]
+    # Verse: the previous text's lines as the checker counted them, then the format reminder.
+    assert '1. old pond - 2 syllables, ends "pond"' in turns[1]["content"]
+    assert turns[1]["content"].endswith("Answer with the text only.")
+    assert repair_turn(haiku, Rung("other", "deep")) == []
 
 
 def test_bad_tasks_are_refused() -> None:
