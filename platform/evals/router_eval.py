@@ -27,6 +27,9 @@ from twincore.platform.router.types import RouteRequest
 
 SWEEP = tuple(round(0.05 * i, 2) for i in range(21))
 GRID = 100
+MIN_GAP = 0.05
+"""Below this quality gap between the cores PGR divides by noise (APGR of 1.5 on a 3-point gap):
+APGR is then not reported."""
 
 
 @dataclass(frozen=True)
@@ -215,10 +218,11 @@ def compare(
         "cost_vs_deep": _ratio(best.cost, deep.cost),
         "services": service_table(policy, items, answers),
     }
-    if gap <= 0:
+    if gap < MIN_GAP:
         report.update(apgr=None, router_beats_random=False, deep_share_for_50=None)
         report.update(
-            deep_share_for_80=None, note="deep is not better than swift here: no gain to route for"
+            deep_share_for_80=None,
+            note=f"deep is not {MIN_GAP:.0%} better than swift here: no gain to route for",
         )
         return report
     curve = gain_curve([o for _, o in sweep], swift, deep)

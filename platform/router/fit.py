@@ -7,9 +7,10 @@ What is fitted, from the calibration items only (`evals/workloads.split_of`):
   hard than on the rest;
 - `deep_threshold`: among the sweep, the cheapest threshold whose router+escalation quality
   reaches `target` of always-deep's; if none does, the best quality, then the cheapest.
-The fitted policy routes by the score alone (one `general` rule), keeps the input's prices,
-budgets, load and escalation settings, and records its provenance: when, on which answers,
-how many items per service, and the calibration numbers it reached.
+The fitted policy keeps the input's rules (a rule naming a core still decides before the
+score), prices, budgets, load and escalation settings; the price surcharge is folded into the
+fitted threshold (`cost_weight: 0`). It records its provenance: when, on which answers, how
+many items per service, and the calibration numbers it reached.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from twincore.platform.evals.answers import Answer
 from twincore.platform.evals.router_eval import SWEEP, item_request, strategies, with_threshold
 from twincore.platform.evals.workloads import WorkItem, split_of
 from twincore.platform.router.policy import TwoStagePolicy
-from twincore.platform.router.rules import PolicyConfig, Rule, Score
+from twincore.platform.router.rules import PolicyConfig, Score
 
 TARGET = 0.95
 """Share of always-deep's quality the fitted threshold must keep on calibration."""
@@ -54,9 +55,7 @@ def fit_policy(
     config = policy.config.model_copy(
         update={
             "score": Score(bias=0.0, weights=weights),
-            "rules": [Rule(name="general", core="score")],
             "cost_weight": 0.0,
-            "mode": "direct",
         }
     )
     threshold, reached = _threshold(TwoStagePolicy(config, policy.classifier), fitted_on,

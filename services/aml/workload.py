@@ -20,9 +20,9 @@ from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings
 from twincore.services.aml.narrative.draft import SERVICE, draft_sar
 from twincore.services.aml.narrative.facts import FactTransaction, build_facts
+from twincore.services.aml.service import NARRATIVE_MAX_TOKENS
 
 SINGLE = Ladder(("first",), max_attempts=1)
-MAX_TOKENS = 320
 T0 = 1_661_990_400  # 2022-09-01 00:00 UTC
 PATTERNS = {
     "fan-in": "many senders paying one account just under the reporting threshold",
@@ -82,7 +82,7 @@ class AmlWorkload:
     async def open(self, router: RouterClient, settings: Settings) -> AsyncIterator[Answerer]:
         async def answer(item: WorkItem, core: str) -> ItemResult:
             facts = generated_case(int(item.payload["seed"]))
-            result = await draft_sar(router, facts, model=core, max_tokens=MAX_TOKENS,
+            result = await draft_sar(router, facts, model=core, max_tokens=NARRATIVE_MAX_TOKENS,
                                      ladder=SINGLE)  # fmt: skip
             first = result.attempts[0]
             return ItemResult(result.verdict.passed, result.verdict.passed, result.answer.text,

@@ -25,6 +25,7 @@ from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.evals.gsm8k import load_gsm8k
+from twincore.platform.requestlog import recent_requests
 from twincore.platform.router.rules import packaged_policy
 from twincore.platform.settings import Settings
 from twincore.services.tutor.component import COMPONENTS
@@ -62,21 +63,24 @@ async def ask(
     folder: Path,
     question: str,
     policy: Path | None = None,
-) -> dict[str, Any]:
-    """POST the question to /v1/tutor/word (`auto`) on a gateway over `cores`."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST the question to /v1/tutor/word (`auto`) on a gateway over `cores`: the answer and
+    the request log's row for it."""
     settings = Settings(
         data_dir=data_dir,  # the session's: converted weights and the router's classifier
         database_url=f"sqlite:///{folder / 'twincore.db'}",
         router={"policy": policy},
     )
     upgrade(settings.database_url)
-    app, _ = build_embedded_app(settings, cores, components=list(COMPONENTS))
+    app, state = build_embedded_app(settings, cores, components=list(COMPONENTS))
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gw", timeout=900) as http:
         reply = await http.post("/v1/tutor/word", json={"question": question, "model": "auto"})
     assert reply.status_code == 200, reply.text
     result: dict[str, Any] = reply.json()
-    return result
+    assert state.log_writer.flush()
+    (logged,) = recent_requests(database_url=settings.database_url, routed_only=True)
+    return result, logged
 
 
 async def test_a_rejected_swift_program_climbs_to_more_candidates_then_deep(
@@ -84,8 +88,10 @@ async def test_a_rejected_swift_program_climbs_to_more_candidates_then_deep(
 ) -> None:
     (problem,) = load_gsm8k(SHIPPED_GSM8K, limit=1)
     policy = swift_first_policy(tmp_path)
-    result = await ask(cores, session_data_dir, tmp_path, problem.question, policy)
+    result, logged = await ask(cores, session_data_dir, tmp_path, problem.question, policy)
     block = result["twincore"]
+    assert (logged["service"], logged["core"], logged["verified"]) == ("tutor", "deep", True)
+    assert logged["attempts"] == block["attempts"]  # the request log keeps every attempt
     steps = [(a["step"], a["core"], a["verdict"]) for a in block["attempts"]]
     assert steps == [
         ("first", "swift", "fail"),
@@ -102,8 +108,9 @@ async def test_a_rejected_swift_program_climbs_to_more_candidates_then_deep(
 async def test_an_easy_problem_passes_on_the_first_attempt(
     cores: dict[str, CoreServer], session_data_dir: Path, tmp_path: Path
 ) -> None:
-    result = await ask(cores, session_data_dir, tmp_path, EASY)
+    result, logged = await ask(cores, session_data_dir, tmp_path, EASY)
     block = result["twincore"]
+    assert logged["service"] == "tutor" and len(logged["attempts"]) == 1
     assert [(a["step"], a["verdict"]) for a in block["attempts"]] == [("first", "pass")]
     assert not block["escalated"] and block["verdict"]["passed"]
     assert result["answer"] == "7" and block["core"] == result["core"]
