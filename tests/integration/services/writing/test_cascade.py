@@ -5,12 +5,14 @@ block in the stored draft."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from twincore.model_core.engine.repetition import RepetitionGuard, normalise_line
 from twincore.platform.cores import CoreServer
 from twincore.platform.embedded import build_embedded_app
 from twincore.platform.settings import Settings
@@ -18,6 +20,8 @@ from twincore.services.writing.component import COMPONENTS
 from twincore.services.writing.registry import get_style
 
 pytestmark = pytest.mark.anyio
+
+MIN_LINE_CHARS = RepetitionGuard().min_line_chars
 
 
 @pytest.fixture
@@ -79,3 +83,17 @@ async def test_a_text_that_meets_every_rule_is_accepted_after_one_attempt(
     assert block["attempts"][0]["step"] == "first" and block["attempts"][0]["verdict"] == "pass"
     assert block["core"] == draft["core"] == block["decision"]["core"]
     assert (await _stored(client, draft))["twincore"] == block
+
+
+async def test_a_haiku_through_the_service_never_repeats_a_line_more_than_twice(
+    client: httpx.AsyncClient,
+) -> None:
+    # Without the engine's repetition guard, SmolLM2's greedy haiku on this topic repeats one
+    # line until the token budget ends; services ask with the guard on.
+    body = {"style": "haiku", "topic": "autumn rain", "model": "swift", "candidates": 1}
+    answer = await client.post("/v1/writing/compose", json={**body, "max_tokens": 120})
+    assert answer.status_code == 200, answer.text
+    text = answer.json()["text"]
+    lines = [normalise_line(line) for line in text.splitlines()]
+    counts = Counter(line for line in lines if len(line) >= MIN_LINE_CHARS)
+    assert text.strip() and max(counts.values(), default=0) <= 2, text
