@@ -35,6 +35,10 @@ DECISION_COLUMNS = [
     "latency ms",
     "tokens in/out",
 ]
+DECISION_WIDTHS: list[str | int] = [
+    "140px", "110px", "80px", "60px", "230px", "220px", "80px", "60px", "80px", "90px",
+]  # fmt: skip
+"""Wide enough that short headers ("fallback") do not wrap one letter a line."""
 STRATEGY_POINTS = ["strategy", "cost", "quality"]
 SWEEP = "threshold sweep"
 NO_EVALUATION = "No evaluation yet: run `twincore eval router`."
@@ -230,6 +234,7 @@ def build(context: UiContext) -> gr.Blocks:
                 label="Recent decisions",
                 interactive=False,
                 wrap=True,
+                column_widths=DECISION_WIDTHS,
                 elem_id="console-decisions",
             )
             decisions_status = gr.Markdown()
