@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F  # noqa: N812 (the universal alias)
 from torch import Tensor, nn
+from typing_extensions import TypeIs
 
 from twincore.model_core.config import ModelConfig, RopeScaling
 
@@ -51,6 +52,12 @@ class RowKVCache(Protocol):
 
 
 Cache = KVCache | RowKVCache
+
+
+def _is_row_cache(cache: Cache | None) -> TypeIs[RowKVCache]:
+    """isinstance(cache, RowKVCache) at a fraction of its cost: a runtime-checkable Protocol's
+    isinstance walks its members (~10 us), once per layer of every decode step."""
+    return hasattr(type(cache), "update_rows")
 
 
 class RMSNorm(nn.Module):
@@ -259,7 +266,7 @@ def _attention(
     b, s, hq, _ = q.shape
     group = hq // kv.heads
     cache = step.cache
-    if isinstance(cache, RowKVCache):
+    if _is_row_cache(cache):
         rows = [history for (history,) in cache.update_rows(layer, step.positions, (entry,))]
         if b == 1:
             return _attend_row(step, q, rows[0], kv, scale)

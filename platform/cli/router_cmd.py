@@ -102,9 +102,12 @@ def fit(
     json_output: Annotated[bool, typer.Option("--json", help="print the provenance")] = False,
 ) -> None:
     """Fit the routing policy's deep-score weights and threshold on the calibration half of
-    recorded answers; write a policy YAML carrying its provenance (`router.policy` uses it)."""
+    recorded answers, starting from the configured policy (default: the packaged seed policy's
+    rules); write a policy YAML carrying its provenance (`router.policy` uses it)."""
     from twincore.platform.evals.runner import answers_path, load_items, read_answers
     from twincore.platform.router.fit import fit_policy, policy_yaml
+    from twincore.platform.router.policy import TwoStagePolicy
+    from twincore.platform.router.rules import load_policy, seed_policy
     from twincore.platform.router.setup import build_policy
 
     settings = load_settings()
@@ -118,7 +121,12 @@ def fit(
             i for i in load_items(per_service or None)
             if all(i.id in recorded.get(core, {}) for core in ("swift", "deep"))
         ]  # fmt: skip
-        config = fit_policy(build_policy(settings), items, recorded, source=str(source))
+        # The fit starts from the configured policy's rules, else from the hand-written seed
+        # (the packaged default is itself a fit: fitting it again would start from its output).
+        start = build_policy(settings)
+        if settings.router.policy is None:
+            start = TwoStagePolicy(load_policy(seed_policy()), start.classifier)
+        config = fit_policy(start, items, recorded, source=source.name)
     except (OSError, ValueError, KeyError) as error:
         fail(f"cannot fit: {error}", code=2)
         return

@@ -16,6 +16,7 @@ many items per service, and the calibration numbers it reached.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,8 @@ from twincore.platform.router.rules import PolicyConfig, Score
 TARGET = 0.95
 """Share of always-deep's quality the fitted threshold must keep on calibration."""
 HARD = 0.5
+SHRINK = 1.0
+"""Standard errors taken off each measured gain before it becomes a weight (see `lower_bound`)."""
 """An item counts as hard when the classifier gives `difficulty: high` at least this."""
 
 
@@ -87,9 +90,20 @@ def _service_weights(
     weights: dict[str, float] = {}
     for domain in sorted({domain_of(i) for i in items}):
         ids = [i.id for i in items if domain_of(i) == domain]
-        gain = sum(answers["deep"][i].passed - answers["swift"][i].passed for i in ids) / len(ids)
-        weights[f"domain.{domain}"] = round(min(max(gain, 0.0), 1.0), 4)
+        gains = [answers["deep"][i].passed - answers["swift"][i].passed for i in ids]
+        weights[f"domain.{domain}"] = round(min(max(lower_bound(gains), 0.0), 1.0), 4)
     return weights
+
+
+def lower_bound(gains: Sequence[float]) -> float:
+    """Mean paired gain less `SHRINK` standard errors: a service with a handful of calibration
+    items and a gain within noise of zero routes to swift, not to whichever core won by one."""
+    n = len(gains)
+    mean = sum(gains) / n
+    if n < 2:
+        return 0.0
+    variance = sum((g - mean) ** 2 for g in gains) / (n - 1)
+    return float(mean - SHRINK * math.sqrt(variance / n))
 
 
 def _difficulty_weight(

@@ -178,7 +178,13 @@ class PolicyConfig(BaseModel):
 
 
 def packaged_policy() -> Path:
+    """The default policy: fitted by `twincore router fit` on recorded answers (provenance)."""
     return Path(str(resources.files("twincore.platform.router") / "data" / "policy.yaml"))
+
+
+def seed_policy() -> Path:
+    """The hand-written policy the fit starts from (fixed numbers: tests of the mechanics)."""
+    return Path(str(resources.files("twincore.platform.router") / "data" / "seed_policy.yaml"))
 
 
 class PolicyFileError(ValueError):

@@ -15,7 +15,7 @@ from twincore.platform.router.cascade import collect_events
 from twincore.platform.router.classifier import TaskClassifier
 from twincore.platform.router.policy import TwoStagePolicy
 from twincore.platform.router.router import Router
-from twincore.platform.router.rules import load_policy
+from twincore.platform.router.rules import load_policy, seed_policy
 from twincore.platform.router.types import RouteRequest
 from twincore.platform.settings import Settings
 
@@ -28,7 +28,7 @@ QUICK = "hi there, how are you?"
 
 
 def policy(**overrides: object) -> TwoStagePolicy:
-    config = load_policy().model_copy(update=overrides)
+    config = load_policy(seed_policy()).model_copy(update=overrides)
     return TwoStagePolicy(config, TaskClassifier.load())
 
 

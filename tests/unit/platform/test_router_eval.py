@@ -153,3 +153,14 @@ def load_policy_text(text: str) -> dict[str, object]:
     from twincore.platform.router.rules import PolicyConfig
 
     return PolicyConfig.model_validate(yaml.safe_load(text)).model_dump(mode="json")
+
+
+def test_a_gain_within_noise_of_zero_weighs_nothing() -> None:
+    from twincore.platform.router.fit import lower_bound
+
+    assert lower_bound([1.0] * 8) == 1.0  # deep always wins: certain
+    one_lucky = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # deep won once in seven
+    assert lower_bound(one_lucky) < 0.0
+    steady = [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    assert 0.4 < lower_bound(steady) < 0.8
+    assert lower_bound([1.0]) == 0.0  # one item proves nothing

@@ -1,4 +1,5 @@
-"""Stage 2: the packaged policy and classifier decide cores, budgets and reasons."""
+"""Stage 2: the policy (the seed file's fixed numbers) and the classifier decide cores, budgets
+and reasons."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from twincore.model_core.engine.sampling import SamplingParams
 from twincore.platform.router.classifier import TaskClassifier
 from twincore.platform.router.load import CoreState
 from twincore.platform.router.policy import TwoStagePolicy
-from twincore.platform.router.rules import PolicyConfig, PolicyFileError, load_policy
+from twincore.platform.router.rules import PolicyConfig, PolicyFileError, load_policy, seed_policy
 from twincore.platform.router.types import RouteRequest
 
 HARD_CODE = (
@@ -28,7 +29,7 @@ def classifier() -> TaskClassifier:
 
 
 def policy(classifier: TaskClassifier, **overrides: object) -> TwoStagePolicy:
-    config = load_policy().model_copy(update=overrides)
+    config = load_policy(seed_policy()).model_copy(update=overrides)
     return TwoStagePolicy(config, classifier)
 
 
