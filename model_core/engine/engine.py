@@ -10,6 +10,11 @@ waiting, its request not opted out with `SamplingParams.speculative=False`, n = 
 speculative steps: the drafter proposes k tokens and one target pass over k+1 rows keeps the
 agreeing ones. As soon as a second sequence runs, every row goes back to batched decoding, where
 one pass already serves many streams.
+
+A request with a `SamplingParams.constraint` is compiled in `submit` (engine/grammar.py: cached,
+a bad grammar is a ValueError there) and every candidate walks its own matcher: each sampled or
+verified position gets the grammar's mask, a stop id only where the grammar accepts, and the
+candidate ends with "stop" as soon as the grammar can take no more tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +32,13 @@ from typing import Any
 import torch
 
 from twincore.model_core.engine.blocks import BlockPool, CacheLayout, OutOfBlocksError, block_hash
+from twincore.model_core.engine.grammar import (
+    Grammar,
+    GrammarCompiler,
+    GrammarMatcher,
+    allowed_mask,
+    draft_masks,
+)
 from twincore.model_core.engine.paged import PagedView
 from twincore.model_core.engine.repetition import LineReader, RepetitionState
 from twincore.model_core.engine.sampling import make_generator, sample
@@ -83,6 +95,11 @@ class Engine:
         self.stop_ids = frozenset(tokenizer.stop_ids if tokenizer else ())
         self._lines: LineReader | None = None  # built for the first request with a guard
         self._guards: dict[Sequence, RepetitionState] = {}
+        vocab = model.config.vocab_size
+        self.grammars = GrammarCompiler(tokenizer, vocab) if tokenizer is not None else None
+        self._grammars: dict[Sequence, GrammarMatcher] = {}
+        self._submitted_grammars: dict[RequestState, Grammar] = {}  # until the worker takes them
+        self._mask_seconds = 0.0
         self._waiting: deque[Sequence] = deque()
         self._running: list[Sequence] = []
         self._inbox: deque[RequestState] = deque()
@@ -94,7 +111,8 @@ class Engine:
         self.counters = dict.fromkeys(
             ("steps", "prompt_tokens", "prefilled_tokens", "cached_prompt_tokens",
              "generated_tokens", "preemptions", "requests", "rejected",
-             "spec_steps", "spec_drafted", "spec_accepted", "spec_emitted"), 0,
+             "spec_steps", "spec_drafted", "spec_accepted", "spec_emitted",
+             "grammar_tokens"), 0,
         )  # fmt: skip
         logger.info(
             "engine ready: %s cache, %d blocks x %d tokens (%.1f MiB)",
@@ -107,6 +125,7 @@ class Engine:
         """Queue a request; its chunks go to `sink` from the worker thread. Returns its id."""
         request.params.validate()
         self._check_fits(request)
+        grammar = self._compile(request)
         request_id = request.request_id or f"req-{next(self._ids)}"
         state = RequestState(request, request_id, sink)
         deadline = request.deadline_s or self.config.default_deadline_s
@@ -119,6 +138,8 @@ class Engine:
                     " retry later"
                 )
             self._inbox.append(state)
+            if grammar is not None:
+                self._submitted_grammars[state] = grammar
             self._ensure_worker()
             self._lock.notify()
         return request_id
@@ -190,6 +211,7 @@ class Engine:
         used = pool.num_blocks - pool.available
         prompt = self.counters["prompt_tokens"]
         drafted, steps = self.counters["spec_drafted"], self.counters["spec_steps"]
+        grammar_tokens, grammars = self.counters["grammar_tokens"], self.grammars
         return {
             "running": running,
             "waiting": waiting,
@@ -212,6 +234,11 @@ class Engine:
             "speculative": self.drafter is not None and self.config.speculative,
             "spec_acceptance": self.counters["spec_accepted"] / drafted if drafted else 0.0,
             "spec_tokens_per_verify": self.counters["spec_emitted"] / steps if steps else 0.0,
+            "grammar_compiled": grammars.compiled if grammars else 0,
+            "grammar_cache_hits": grammars.cache_hits if grammars else 0,
+            "grammar_mask_ms_per_token": 1000 * self._mask_seconds / grammar_tokens
+            if grammar_tokens
+            else 0.0,
             **self.counters,
         }
 
@@ -240,6 +267,16 @@ class Engine:
             raise RequestTooLargeError(
                 f"the request needs {blocks} KV blocks but the pool holds {self.pool.num_blocks}"
             )
+
+    def _compile(self, request: GenerationRequest) -> Grammar | None:
+        """The request's compiled constraint (None without one); a constraint that does not
+        compile raises ValueError here, as a bad parameter does, so the caller gets a 4xx."""
+        constraint = request.params.constraint
+        if constraint is None:
+            return None
+        if self.grammars is None:
+            raise ValueError("a constrained request needs an engine with a tokenizer")
+        return self.grammars.compile(constraint)
 
     def _ensure_worker(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -276,6 +313,9 @@ class Engine:
                 make_generator(params, 0), self._text_stream(params.stop),
             )  # fmt: skip
             self._add_guard(first)
+            grammar = self._submitted_grammars.pop(state, None)
+            if grammar is not None:
+                self._grammars[first] = grammar.matcher()
             state.sequences.append(first)
             self._waiting.append(first)
             self.counters["requests"] += 1
@@ -306,6 +346,10 @@ class Engine:
             probe.push(token)
             bans.append(probe.bans)
         return bans
+
+    def _stops(self, seq: Sequence) -> frozenset[int]:
+        """The ids that end the sequence: the tokenizer's stop ids and its request's."""
+        return self.stop_ids | frozenset(seq.state.request.params.stop_token_ids)
 
     def _end_cancelled_and_late(self, cancelled: set[str]) -> None:
         now = time.monotonic()
@@ -358,7 +402,14 @@ class Engine:
         hidden = self._hidden([seq], [fed])  # [1, k+1, hidden]
         logits = self._head(hidden)[0]  # [k+1, V]
         bans = self._guard_bans(seq, draft.tokens)
-        emitted, logprobs = verify(logits, draft, params, seq.generator, seq.tokens, bans)
+        allowed = None
+        if (matcher := self._grammars.get(seq)) is not None:
+            began = time.perf_counter()
+            allowed = draft_masks(
+                matcher, draft.tokens, self._stops(seq), logits.shape[-1], self.device
+            )
+            self._mask_seconds += time.perf_counter() - began
+        emitted, logprobs = verify(logits, draft, params, seq.generator, seq.tokens, bans, allowed)
         accepted = len(emitted) - 1
         self.counters["spec_steps"] += 1
         self.counters["spec_drafted"] += k
@@ -510,11 +561,22 @@ class Engine:
         bans = None
         if any(guard is not None for guard in guards):
             bans = [frozenset() if guard is None else guard.bans for guard in guards]
+        allowed = self._grammar_mask(seqs, logits.shape[-1])
         tokens, logprobs = sample(
-            logits, params, [s.generator for s in seqs], [s.tokens for s in seqs], bans
+            logits, params, [s.generator for s in seqs], [s.tokens for s in seqs], bans, allowed
         )
         for seq, token, logprob in zip(seqs, tokens, logprobs, strict=True):
             self._append(seq, token, logprob)
+
+    def _grammar_mask(self, seqs: list[Sequence], width: int) -> torch.Tensor | None:
+        """[B, V] bool: the tokens each row's grammar allows next; None when no row has one."""
+        matchers = [self._grammars.get(s) for s in seqs]
+        if all(matcher is None for matcher in matchers):
+            return None
+        began = time.perf_counter()
+        allowed = allowed_mask(matchers, [self._stops(s) for s in seqs], width, self.device)
+        self._mask_seconds += time.perf_counter() - began
+        return allowed
 
     def _fork(self, parent: Sequence) -> None:
         """Candidates 1..n-1 share the prompt's full blocks and copy its partial last block."""
@@ -541,6 +603,8 @@ class Engine:
             )
             child.admitted_at = time.monotonic()
             self._add_guard(child)
+            if (matcher := self._grammars.get(parent)) is not None:
+                self._grammars[child] = matcher.copy()
             state.sequences.append(child)
             self._running.append(child)
 
@@ -557,9 +621,16 @@ class Engine:
         guard = self._guards.get(seq)
         if guard is not None:
             guard.push(token)
+        matcher = self._grammars.get(seq)
+        if matcher is not None:
+            self.counters["grammar_tokens"] += 1
+            if not matcher.consume(token):  # cannot happen: the mask allowed the token
+                error = f"the grammar refused token {token}: {matcher.error}"
+                self._finish(seq, "error", token=token, text=text, logprob=logprob, error=error)
+                return
         finish: FinishReason | None = None
-        if stopped:
-            finish = "stop"
+        if stopped or (matcher is not None and matcher.finished):
+            finish = "stop"  # a finished grammar: its output is complete, nothing may follow
         elif len(seq.output) >= params.max_tokens:
             finish = "length"
         elif guard is not None and guard.exhausted:
@@ -606,6 +677,7 @@ class Engine:
             return
         seq.finish_reason = reason
         self._guards.pop(seq, None)
+        self._grammars.pop(seq, None)
         if flush and seq.text is not None:
             text += seq.text.finish()
         if seq in self._running:

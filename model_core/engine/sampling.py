@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from twincore.model_core.engine.constraint import Constraint
 from twincore.model_core.engine.repetition import RepetitionGuard
 
 MAX_CANDIDATES = 16
@@ -56,6 +57,9 @@ class SamplingParams:
     repetition_guard: RepetitionGuard | None = None
     """Ban the token that would repeat a looping span or a line once more, and end a generation
     that keeps looping with finish_reason "repetition" (engine/repetition.py); None is off."""
+    constraint: Constraint | None = None
+    """The language the output must belong to (a JSON schema, a regex, a Lark grammar: see
+    engine/constraint.py); the engine masks every token that would leave it. None is free text."""
 
     def validate(self) -> None:
         """Raise ValueError listing every field that is out of range."""
@@ -91,6 +95,8 @@ class SamplingParams:
         problems = [message for ok, message in checks if not ok]
         if self.repetition_guard is not None:
             problems += self.repetition_guard.problems()
+        if self.constraint is not None:
+            problems += self.constraint.problems()
         if problems:
             raise ValueError("invalid sampling parameters: " + "; ".join(problems))
 
@@ -116,14 +122,17 @@ def sample(
     generators: Sequence[torch.Generator | None],
     seen: Sequence[Sequence[int]],
     banned: Sequence[Collection[int]] | None = None,
+    allowed: Tensor | None = None,
 ) -> tuple[list[int], list[float]]:
     """Pick one token per row; return the tokens and their log-probabilities.
 
     logits: [B, V], any float dtype (read as float32, never modified). params, generators and
     seen hold one entry per row; seen is the row's prompt and output ids so far, for the
     repetition penalty (duplicates are fine, so are only the distinct ids). banned, when given,
-    holds per row the ids the row must not pick (the repetition guard's). The log-probability
-    is that of the chosen token under log_softmax of the raw logits, before penalty or filters.
+    holds per row the ids the row must not pick (the repetition guard's); allowed, when given,
+    [B, V] bool, the ids each row may pick at all (a grammar's mask: see `restrict`). The
+    log-probability is that of the chosen token under log_softmax of the raw logits, before
+    penalty, bans, mask or filters.
     """
     batch, _ = logits.shape
     if not len(params) == len(generators) == len(seen) == batch:
@@ -132,7 +141,7 @@ def sample(
             f"and {len(seen)} seen lists"
         )
     raw = logits.float()  # [B, V]
-    scores = ban_tokens(penalise_repeats(raw, params, seen), banned)  # [B, V]
+    scores = restrict(penalise_repeats(raw, params, seen), banned, allowed)  # [B, V]
     chosen = scores.argmax(dim=-1)  # [B]
     sampled = [row for row, p in enumerate(params) if p.temperature > 0]
     if sampled:
@@ -185,6 +194,24 @@ def ban_tokens(scores: Tensor, banned: Sequence[Collection[int]] | None) -> Tens
         torch.tensor(columns, device=scores.device),
     )  # [N] x 2
     return scores.index_put(where, torch.tensor(float("-inf"), device=scores.device))
+
+
+def restrict(
+    scores: Tensor, banned: Sequence[Collection[int]] | None, allowed: Tensor | None
+) -> Tensor:
+    """Scores with each row's banned ids, and the ids its mask does not allow, at -inf.
+
+    scores: [B, V]; allowed: [B, V] bool or None (no mask). The mask is the grammar's and always
+    holds: a row whose bans would leave nothing the mask allows drops its bans instead.
+    """
+    banned_scores = ban_tokens(scores, banned)
+    if allowed is None:
+        return banned_scores
+    masked = banned_scores.masked_fill(~allowed, float("-inf"))  # [B, V]
+    if banned_scores is scores:
+        return masked
+    dead = masked.isneginf().all(dim=-1, keepdim=True)  # [B, 1]
+    return torch.where(dead, scores.masked_fill(~allowed, float("-inf")), masked)
 
 
 def _draw(

@@ -35,9 +35,9 @@ from torch import Tensor
 from twincore.model_core.cache import DenseCache
 from twincore.model_core.engine.sampling import (
     SamplingParams,
-    ban_tokens,
     filtered_probs,
     penalise_repeats,
+    restrict,
     sample,
     uniforms,
 )
@@ -90,24 +90,28 @@ def pick(
 
 def verify(
     logits: Tensor, draft: Draft, params: SamplingParams, generator: torch.Generator | None,
-    seen: list[int], banned: Seq[Collection[int]] | None = None,
+    seen: list[int], banned: Seq[Collection[int]] | None = None, allowed: Tensor | None = None,
 ) -> tuple[list[int], list[float]]:  # fmt: skip
     """The tokens to emit after checking `draft` against the target's logits [k+1, V].
 
     Row j of logits follows seen + draft.tokens[:j]; banned[j], when given, holds the ids the
     repetition guard bans after that history, so a banned draft is never kept and the target's
-    own token is picked as plain decoding would pick it. Returns the kept drafts plus one token
+    own token is picked as plain decoding would pick it; allowed[j], when given ([k+1, V] bool),
+    is the grammar's mask after that history, so a draft the grammar forbids is rejected like a
+    mismatching one (see engine/grammar.py `draft_masks`). Returns the kept drafts plus one token
     of the target's own (so 1..k+1 tokens) and their log-probabilities under the raw logits.
     """
     k = len(draft.tokens)
     histories = [seen + draft.tokens[:j] for j in range(k + 1)]
     raw = logits.float()
     if params.temperature == 0:
-        chosen, logprobs = sample(raw, [params] * (k + 1), [None] * (k + 1), histories, banned)
+        chosen, logprobs = sample(
+            raw, [params] * (k + 1), [None] * (k + 1), histories, banned, allowed
+        )
         kept = next((j for j in range(k) if chosen[j] != draft.tokens[j]), k)
         return chosen[: kept + 1], logprobs[: kept + 1]
     assert draft.probs is not None, "a sampled draft carries its distributions"
-    scores = ban_tokens(penalise_repeats(raw, [params] * (k + 1), histories), banned)
+    scores = restrict(penalise_repeats(raw, [params] * (k + 1), histories), banned, allowed)
     target = filtered_probs(scores, [params] * (k + 1))
     emitted: list[int] = []
     for j, token in enumerate(draft.tokens):

@@ -85,6 +85,34 @@ def engine(
             console.print(f"[dim]{name}: {note}[/dim]")
 
 
+def grammar(
+    model: Annotated[str, typer.Option("--model", "-m", help="model to measure")] = (
+        "smollm2-135m-instruct"
+    ),
+    quantization: Annotated[str, typer.Option(help="none, int8 or int4")] = "none",
+    tokens: Annotated[int, typer.Option(min=8, max=512, help="new tokens per answer")] = 160,
+    repeats: Annotated[int, typer.Option(min=1, max=10, help="best of N batch-1 runs")] = 3,
+    streams: Annotated[int, typer.Option(min=1, max=32, help="concurrent streams")] = 8,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """What a JSON-schema constraint costs: decode ms/token free and constrained, the grammar
+    mask's ms/token and its share of a decode step (goal < 10%), compile and cached compile."""
+    from twincore.model_core.bench_grammar import measure_grammar
+
+    if quantization not in ("none", "int8", "int4"):
+        fail(f"--quantization takes none, int8 or int4, not {quantization!r}", code=2)
+    settings = load_settings()
+    with console.status(f"decoding {model} free and under a JSON schema ..."):
+        report = measure_grammar(
+            model, data_dir=settings.data_dir, quantization=cast("QuantMode", quantization),
+            new_tokens=tokens, repeats=repeats, streams=streams,
+        )  # fmt: skip
+    if json_output:
+        print_json(report)
+        return
+    print_facts(report, f"grammar-constrained decoding: {model}")
+
+
 def _number(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 

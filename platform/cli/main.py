@@ -50,6 +50,7 @@ def build_cli(modules: Iterable[str] | None = None) -> typer.Typer:
     benches = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
     benches.command("engine")(bench_cmd.engine)
     benches.command("gateway")(bench_cmd.gateway)
+    benches.command("grammar")(bench_cmd.grammar)
     for component in load_components(modules)[0]:
         if component.cli:
             app.add_typer(resolve(component.cli), name=component.name)
