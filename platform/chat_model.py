@@ -1,5 +1,5 @@
 """`TwincoreChatModel`: LangChain's view of the router, so services compose prompts, parsers and
-retries with runnables.
+retries with runnables, bind tools and ask for structured outputs.
 
 The model speaks to the router through a `ChatTransport`: in-process (`over_router`, a `Router`
 or a Ray handle client) or over a gateway's OpenAI-compatible HTTP API (`over_http`). Every
@@ -11,23 +11,27 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from types import TracebackType
 from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
     ChatMessage,
     HumanMessage,
+    InvalidToolCall,
     SystemMessage,
+    ToolCall,
+    ToolMessage,
     UsageMetadata,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field
 
 from twincore.model_core.engine.types import Usage
@@ -39,10 +43,22 @@ from twincore.platform.chat_transport import (
     HttpTransport,
     RouterTransport,
     TextDelta,
+    ToolCallDone,
     TwincoreError,
     close_stream,
 )
 from twincore.platform.router.router import RouterClient
+from twincore.platform.structured.langchain import (
+    StructuredMethod,
+    ToolLike,
+    call_chunk,
+    langchain_call,
+    openai_calls,
+    openai_tool_choice,
+    openai_tools,
+    request_tools,
+    structured_runnable,
+)
 
 __all__ = ["TwincoreChatModel", "TwincoreError"]
 
@@ -52,11 +68,13 @@ ROLES = {"system": "system", "developer": "system", "user": "user", "assistant":
 
 
 class TwincoreChatModel(BaseChatModel):
-    """Chat completions from the Twincore router (tools-free; text in, text out).
+    """Chat completions from the Twincore router: text, tool calls, structured outputs.
 
     `model`, `max_tokens`, `temperature`, `top_p`, `seed` and `repetition_guard` may be
     overridden per call (`invoke(..., max_tokens=8)` or `.bind(model="deep")`); `stop` given to
-    a call replaces the field.
+    a call replaces the field; `constraint=Constraint(...)` holds one answer to a language.
+    `bind_tools` and `with_structured_output` work as with LangChain's OpenAI model: the calls
+    are decoded under a grammar (platform/structured/), so they always parse.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -129,6 +147,45 @@ class TwincoreChatModel(BaseChatModel):
             "target": self.transport.target,
         }
 
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: str | bool | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """This model with `tools` offered on every call.
+
+        tool_choice: "auto" (default: text or calls), "none", "required" (or "any"), a tool's
+        name (or True with one tool) for exactly one call of it, or OpenAI's dict.
+        """
+        formatted = openai_tools(tools)
+        if tool_choice is not None:
+            kwargs["tool_choice"] = openai_tool_choice(tool_choice, formatted)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Mapping[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: StructuredMethod = "json_schema",
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """This model answering as `schema` (a Pydantic model class, a TypedDict, a JSON schema
+        dict or an OpenAI tool dict): the parsed object, or with `include_raw` a dict of
+        `raw`, `parsed` and `parsing_error`.
+
+        method: "json_schema" (the answer is decoded under the schema), "json_mode" (any JSON
+        object) or "function_calling" (one forced call of a tool named after the schema).
+        """
+        if kwargs:
+            raise TypeError(f"with_structured_output got unexpected arguments: {sorted(kwargs)}")
+        return structured_runnable(self, schema, method=method, include_raw=include_raw)
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "twincore"
@@ -191,6 +248,7 @@ class TwincoreChatModel(BaseChatModel):
     ) -> ChatRequest:
         """The transport's request: the fields, with this call's overrides and stop strings."""
         stops = self.stop if stop is None else stop
+        tools, tool_choice, parallel = request_tools(kwargs)
         request = ChatRequest(
             model=kwargs.pop("model", self.model),
             messages=to_chat_messages(messages),
@@ -203,6 +261,10 @@ class TwincoreChatModel(BaseChatModel):
             service=self.service,
             hints=self.hints,
             repetition_guard=kwargs.pop("repetition_guard", self.repetition_guard),
+            constraint=kwargs.pop("constraint", None),
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel,
         )
         kwargs.pop("stream", None)  # LangChain's own switch, already acted on
         if kwargs:
@@ -219,26 +281,30 @@ def from_chat_messages(turns: list[dict[str, str]]) -> list[BaseMessage]:
     ]
 
 
-def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
-    """LangChain messages as chat turns ({"role", "content"}); tools and images are refused."""
-    turns = []
+def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages as OpenAI-shaped chat turns: {"role", "content"}, an AI message's
+    `tool_calls`, a ToolMessage as a 'tool' turn; images are refused."""
+    turns: list[dict[str, Any]] = []
     for message in messages:
+        turn: dict[str, Any] = {"content": _text(message)}
         if isinstance(message, SystemMessage):
-            role = "system"
+            turn["role"] = "system"
         elif isinstance(message, HumanMessage):
-            role = "user"
+            turn["role"] = "user"
         elif isinstance(message, AIMessage):
+            turn["role"] = "assistant"
             if message.tool_calls or message.invalid_tool_calls:
-                raise ValueError("TwincoreChatModel does not support tool calls")
-            role = "assistant"
+                turn["tool_calls"] = openai_calls(message)
+        elif isinstance(message, ToolMessage):
+            turn.update(role="tool", tool_call_id=message.tool_call_id)
         elif isinstance(message, ChatMessage) and message.role in ROLES:
-            role = ROLES[message.role]
+            turn["role"] = ROLES[message.role]
         else:
             raise ValueError(
                 f"TwincoreChatModel does not support {type(message).__name__} "
-                f"(type {message.type!r}): only system, human and AI messages, no tools"
+                f"(type {message.type!r}): only system, human, AI and tool messages"
             )
-        turns.append({"role": role, "content": _text(message)})
+        turns.append(turn)
     return turns
 
 
@@ -259,11 +325,14 @@ def _text(message: BaseMessage) -> str:
 async def _collect(events: AsyncIterator[ChatEvent]) -> ChatResult:
     """A whole answer from a transport's events."""
     texts: list[str] = []
+    calls: list[ToolCall | InvalidToolCall] = []
     end: ChatEnd | None = None
     try:
         async for event in events:
             if isinstance(event, TextDelta):
                 texts.append(event.text)
+            elif isinstance(event, ToolCallDone):
+                calls.append(langchain_call(event.call))
             else:
                 end = event
     finally:
@@ -272,6 +341,8 @@ async def _collect(events: AsyncIterator[ChatEvent]) -> ChatResult:
         raise TwincoreError(502, "the answer ended without its final event")
     message = AIMessage(
         content="".join(texts),
+        tool_calls=[call for call in calls if call.get("type") == "tool_call"],
+        invalid_tool_calls=[call for call in calls if call.get("type") == "invalid_tool_call"],
         response_metadata=_metadata(end),
         usage_metadata=_usage_metadata(end.usage),
     )
@@ -281,6 +352,8 @@ async def _collect(events: AsyncIterator[ChatEvent]) -> ChatResult:
 def _chunk(event: ChatEvent) -> ChatGenerationChunk:
     if isinstance(event, TextDelta):
         return ChatGenerationChunk(message=AIMessageChunk(content=event.text))
+    if isinstance(event, ToolCallDone):
+        return ChatGenerationChunk(message=call_chunk(event.call, event.index))
     # Marked last, so LangChain does not append an empty chunk after the one with the metadata.
     message = AIMessageChunk(
         content="",

@@ -1,8 +1,11 @@
 """How `TwincoreChatModel` reaches the router: in-process (or over a Ray handle), or over HTTP.
 
-Both transports stream the same events: text deltas of the first candidate, then one `ChatEnd`
-with the finish reason, the token usage and the router's decision. Every failure the caller can
-act on arrives as a `TwincoreError` carrying the HTTP status the gateway would answer with.
+Both transports stream the same events: text deltas of the first candidate (and, with tools, each
+tool call whole as it closes), then one `ChatEnd` with the finish reason, the token usage and the
+router's decision. Tools and constraints are prepared by platform/structured/ on the router side
+(RouterTransport here, the gateway behind HttpTransport), so both behave alike. Every failure
+the caller can act on arrives as a `TwincoreError` carrying the HTTP status the gateway would
+answer with.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import httpx
 
 from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.backends.openai import error_message, message_of, usage_from_openai
+from twincore.model_core.engine.constraint import Constraint
 from twincore.model_core.engine.repetition import RepetitionGuard
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Usage
@@ -23,6 +27,15 @@ from twincore.platform.errors import TwincoreError as TwincoreError  # re-export
 from twincore.platform.gateway.responses import FINISH_REASONS
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.types import Decision, RouteError, RouteRequest
+from twincore.platform.structured import (
+    PreparedChat,
+    Tool,
+    ToolCall,
+    ToolCallStream,
+    ToolChoice,
+    constraint_problem,
+    prepare_chat,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,8 @@ class ChatRequest:
     """One chat completion as the chat model hands it to a transport."""
 
     model: str
-    messages: Sequence[Mapping[str, str]]
+    messages: Sequence[Mapping[str, Any]]
+    """OpenAI-shaped turns: {"role", "content"}, an assistant's `tool_calls`, 'tool' turns."""
     max_tokens: int | None = None
     """None: the serving side's default budget."""
     temperature: float = 0.0
@@ -45,6 +59,13 @@ class ChatRequest:
     as the request's `metadata`."""
     repetition_guard: bool = False
     """Ban repeated lines and token loops in the answer (model_core/engine/repetition.py)."""
+    constraint: Constraint | None = None
+    """The language the answer must belong to (model_core/engine/constraint.py)."""
+    tools: tuple[Tool, ...] = ()
+    """Functions the model may call; its calls come back as `ToolCallDone` events."""
+    tool_choice: ToolChoice | None = None
+    """None: "auto" (text or calls)."""
+    parallel_tool_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,14 @@ class TextDelta:
     """New text of candidate 0."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDone:
+    """A whole tool call of candidate 0; `index` counts the answer's calls from 0."""
+
+    call: ToolCall
+    index: int
 
 
 @dataclass(frozen=True)
@@ -64,12 +93,13 @@ class ChatEnd:
     decision: dict[str, Any]
 
 
-ChatEvent = TextDelta | ChatEnd
+ChatEvent = TextDelta | ToolCallDone | ChatEnd
 
 
 @runtime_checkable
 class ChatTransport(Protocol):
-    """Streams one request's events: `TextDelta`s then one `ChatEnd`, or raises TwincoreError."""
+    """Streams one request's events: `TextDelta`s and `ToolCallDone`s, then one `ChatEnd`, or
+    raises TwincoreError."""
 
     target: str
     """Where requests go, for logs and the model's identifying parameters."""
@@ -87,6 +117,7 @@ class RouterTransport:
         self.default_max_tokens = default_max_tokens
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        prepared = _prepared(request)
         params = SamplingParams(
             max_tokens=request.max_tokens or self.default_max_tokens,
             temperature=request.temperature,
@@ -94,18 +125,21 @@ class RouterTransport:
             seed=request.seed,
             stop=request.stop,
             repetition_guard=RepetitionGuard() if request.repetition_guard else None,
+            constraint=prepared.constraint,
         )
         try:
             params.validate()
         except ValueError as error:
             raise TwincoreError(400, str(error)) from error
         core_request = CoreRequest(
-            messages=request.messages, params=params, request_id=request.request_id
+            messages=prepared.messages, params=params, request_id=request.request_id
         )
         route = RouteRequest(
             core_request, request.model, service=request.service, hints=dict(request.hints)
         )
         events = self.router.stream(route)
+        calls = ToolCallStream() if prepared.tool_calls else None
+        sent_calls = 0
         decision: Decision | None = None
         finish_reason, usage = "stop", None
         try:
@@ -121,15 +155,45 @@ class RouterTransport:
                 usage = event.usage or usage
                 if event.index != 0:
                     continue
-                if event.text:
-                    yield TextDelta(event.text)
+                if calls is None:
+                    if event.text:
+                        yield TextDelta(event.text)
+                else:
+                    pieces = calls.feed(event.text)
+                    for piece in pieces + (calls.close() if event.finish_reason else []):
+                        if isinstance(piece, str):
+                            yield TextDelta(piece)
+                        else:
+                            yield ToolCallDone(piece, sent_calls)
+                            sent_calls += 1
                 if event.finish_reason is not None:
                     finish_reason = FINISH_REASONS.get(event.finish_reason, "stop")
         finally:
             await close_stream(events)
         if decision is None:
             raise TwincoreError(500, "the router answered without a decision")
+        if calls is not None and calls.calls and finish_reason == "stop":
+            finish_reason = "tool_calls"
         yield ChatEnd(decision.core, finish_reason, usage, decision.as_dict())
+
+
+def _prepared(request: ChatRequest) -> PreparedChat:
+    """The request's turns and constraint with its tools applied; a 400 when they clash or a
+    schema cannot be compiled."""
+    try:
+        prepared = prepare_chat(
+            request.messages,
+            tools=request.tools,
+            tool_choice=request.tool_choice,
+            parallel=request.parallel_tool_calls,
+            answer=request.constraint,
+        )
+    except ValueError as error:
+        raise TwincoreError(400, str(error)) from error
+    problem = constraint_problem(prepared.constraint)
+    if problem:
+        raise TwincoreError(400, f"the constraint does not compile: {problem}")
+    return prepared
 
 
 class HttpTransport:
@@ -181,6 +245,16 @@ def _request_body(request: ChatRequest) -> dict[str, Any]:
     }
     if request.repetition_guard:  # a Twincore extension: sent only when on
         body["repetition_guard"] = True
+    if request.tools:
+        body["tools"] = [tool.openai() for tool in request.tools]
+        if not request.parallel_tool_calls:
+            body["parallel_tool_calls"] = False
+    if request.tool_choice is not None:
+        body["tool_choice"] = request.tool_choice.openai()
+    if request.constraint is not None:
+        # The extension carries any kind; a JSON answer beside tools goes as response_format,
+        # since the gateway takes the extension only alone.
+        body.update(_constraint_fields(request.constraint, tools=bool(request.tools)))
     optional = {
         "max_tokens": request.max_tokens,
         "top_p": request.top_p,
@@ -192,16 +266,33 @@ def _request_body(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
+def _constraint_fields(constraint: Constraint, *, tools: bool) -> dict[str, Any]:
+    if not tools:
+        return {"constraint": {"kind": constraint.kind, "source": constraint.source}}
+    if constraint.kind == "json_object":
+        return {"response_format": {"type": "json_object"}}
+    if constraint.kind == "json_schema":
+        schema = json.loads(constraint.source)
+        spec = {"name": "answer", "schema": schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}
+    raise TwincoreError(400, f"a {constraint.kind} constraint cannot be combined with tools")
+
+
 async def _parse_stream(response: httpx.Response) -> AsyncIterator[ChatEvent]:
-    """Server-sent events of a chat completion stream -> TextDeltas and one ChatEnd."""
+    """Server-sent events of a chat completion stream -> TextDeltas, ToolCallDones and one
+    ChatEnd. Tool call deltas are gathered by index (a server may split a call's arguments
+    over several deltas) and released when the choice finishes."""
     core = response.headers.get("x-twincore-core", "")
     finish_reason, usage = "stop", None
     decision: dict[str, Any] = {}
+    pending: dict[int, dict[str, str]] = {}
     async for line in response.aiter_lines():
         if not line.startswith("data:"):
             continue  # blank separators, comments, event names
         data = line.removeprefix("data:").strip()
         if data == "[DONE]":
+            for index in sorted(pending):
+                yield ToolCallDone(_call(pending[index]), index)
             yield ChatEnd(decision.get("core") or core, finish_reason, usage, decision)
             return
         try:
@@ -216,12 +307,34 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[ChatEvent]:
         for choice in payload.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
-            text = (choice.get("delta") or {}).get("content")
-            if text:
-                yield TextDelta(text)
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                yield TextDelta(delta["content"])
+            for part in delta.get("tool_calls") or ():
+                _gather(pending.setdefault(int(part.get("index", 0)), {}), part)
             if choice.get("finish_reason"):
                 finish_reason = choice["finish_reason"]
+                for index in sorted(pending):
+                    yield ToolCallDone(_call(pending[index]), index)
+                pending.clear()
     raise TwincoreError(502, "the stream ended before its final event")
+
+
+def _gather(call: dict[str, str], part: dict[str, Any]) -> None:
+    """Add one streamed piece of a tool call (OpenAI sends id and name once, arguments in
+    pieces)."""
+    function = part.get("function") or {}
+    for key, value in (("id", part.get("id")), ("name", function.get("name"))):
+        if value:
+            call[key] = str(value)
+    call["arguments"] = call.get("arguments", "") + str(function.get("arguments") or "")
+
+
+def _call(gathered: dict[str, str]) -> ToolCall:
+    arguments = gathered.get("arguments") or "{}"
+    if "id" in gathered:
+        return ToolCall(gathered.get("name", ""), arguments, gathered["id"])
+    return ToolCall(gathered.get("name", ""), arguments)
 
 
 async def close_stream(events: AsyncIterator[Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.constraint import Constraint
 from twincore.model_core.engine.sampling import SamplingParams
 from twincore.model_core.engine.types import Chunk, FinishReason, Usage
 
@@ -135,7 +136,24 @@ class OpenAIBackend:
             body["top_k"] = params.top_k
         if params.repetition_penalty != 1.0:
             body["repetition_penalty"] = params.repetition_penalty
+        if params.constraint is not None:
+            body["response_format"] = self._response_format(params.constraint)
         return body
+
+    def _response_format(self, constraint: Constraint) -> dict[str, Any]:
+        """A JSON constraint as OpenAI's `response_format`; the API has no regex or grammar."""
+        if constraint.kind == "json_object":
+            return {"type": "json_object"}
+        if constraint.kind == "json_schema":
+            schema = json.loads(constraint.source)
+            spec = {"name": "answer", "schema": schema, "strict": True}
+            return {"type": "json_schema", "json_schema": spec}
+        # ValueError: the router answers 400, as for any request the core cannot take.
+        raise ValueError(
+            f"core {self.name} is a remote OpenAI-compatible API, which takes JSON schema and "
+            f"JSON object constraints only, not a {constraint.kind} constraint (tools need a "
+            "grammar too: serve them from a native core)"
+        )
 
     async def _open(self, url: str, body: dict[str, Any]) -> httpx.Response:
         """Send the request, retrying throttling, server and connection errors with backoff."""

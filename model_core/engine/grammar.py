@@ -18,6 +18,7 @@ token trie only as far as the lexer allows); the batch's masks travel to the dev
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
@@ -29,7 +30,7 @@ import torch
 from torch import Tensor
 
 from twincore.model_core.engine.constraint import Constraint
-from twincore.model_core.tokenizer import Tokenizer
+from twincore.model_core.tokenizer import Tokenizer, bytes_to_unicode
 
 if TYPE_CHECKING:
     from llguidance._lib import JsonCompileOptions  # declared only in the type stubs
@@ -110,14 +111,60 @@ class GrammarCompiler:
     def llguidance_tokenizer(self) -> llguidance.LLTokenizer:
         """llguidance's view of the tokenizer, built once (about 0.2 s for a 49k vocabulary)."""
         if self._ll is None:
-            # The backend's JSON holds the added tokens too; EOS is decided by the engine (see the
-            # module docstring), the tokenizer's stop ids only tell llguidance which ids are EOS.
+            # EOS is decided by the engine (see the module docstring); the tokenizer's stop ids
+            # only tell llguidance which ids are EOS.
+            n_vocab = max(self.vocab_size, self.tokenizer.vocab_size)
+            wrapped = byte_level_wrapper(self.tokenizer, n_vocab)
             self._ll = llguidance.LLTokenizer(
-                self.tokenizer.backend.to_str(),
-                n_vocab=max(self.vocab_size, self.tokenizer.vocab_size),
+                self.tokenizer.backend.to_str() if wrapped is None else wrapped,
+                n_vocab=n_vocab,
                 eos_token=list(self.tokenizer.stop_ids) or None,
             )
         return self._ll
+
+
+class _ByteLevelVocabulary:
+    """What `llguidance.TokenizerWrapper` reads: each id's bytes, the special ids, encoding."""
+
+    def __init__(self, tokenizer: Tokenizer, tokens: list[bytes], special: list[int]) -> None:
+        self.eos_token_id = tokenizer.eos_id
+        self.bos_token_id = tokenizer.bos_id
+        self.tokens = tokens
+        self.special_token_ids = special
+        self._tokenizer = tokenizer
+
+    def __call__(self, text: str | bytes) -> list[int]:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        return self._tokenizer.encode(text)
+
+
+def byte_level_wrapper(tokenizer: Tokenizer, n_vocab: int) -> llguidance.TokenizerWrapper | None:
+    """llguidance's view of a byte-level BPE vocabulary with only truly special tokens special.
+
+    Loaded from the tokenizer's JSON, llguidance counts every added token as special, and a
+    special token never matches text: Qwen's `<tool_call>` (an added token marked as text, the
+    one the model was trained to open a call with) could then never be generated where the
+    grammar wants the text "<tool_call>". Here added tokens that are text are their UTF-8 bytes.
+    None when the vocabulary is not byte-level (the JSON path then applies).
+    """
+    data = json.loads(tokenizer.backend.to_str())
+    vocab = (data.get("model") or {}).get("vocab")
+    if not isinstance(vocab, dict):
+        return None
+    alphabet = {char: byte for byte, char in bytes_to_unicode().items()}
+    tokens = [b""] * n_vocab
+    for text, index in vocab.items():
+        if index >= n_vocab or any(char not in alphabet for char in text):
+            return None
+        tokens[index] = bytes(alphabet[char] for char in text)
+    special: list[int] = []
+    for added in data.get("added_tokens", []):
+        if added["id"] < n_vocab:
+            tokens[added["id"]] = str(added["content"]).encode()
+            if added.get("special"):
+                special.append(added["id"])
+    return llguidance.TokenizerWrapper(_ByteLevelVocabulary(tokenizer, tokens, special))
 
 
 def _grammar_text(constraint: Constraint) -> str:

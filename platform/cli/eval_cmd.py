@@ -87,3 +87,44 @@ def router(
         f"{report.get('deep_share_for_80')}  split {report['split']} ({report['items']} items)"
         f"\nsaved to {path}"
     )
+
+
+def structured(
+    core: Annotated[str, typer.Option(help="swift, deep or both")] = "both",
+    objects: Annotated[int, typer.Option(min=1, max=2000, help="objects per core")] = 200,
+    json_output: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Generate objects under JSON-schema constraints (8 schemas: nested objects, arrays,
+    enums, ranges, formats) on each core and count how many validate (`jsonschema`)."""
+    import asyncio
+
+    from twincore.platform.evals.local import core_names, save_report
+    from twincore.platform.evals.structured import run_structured
+
+    settings = load_settings()
+    try:
+        names = core_names(core)
+    except ValueError as error:
+        fail(str(error), code=2)
+        return
+    from twincore.platform.errors import TwincoreError
+
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            bar = progress.add_task("generating objects", total=objects * len(names))
+            report = asyncio.run(
+                run_structured(settings, names, objects, lambda _o: progress.advance(bar))
+            )
+    except (ValueError, TwincoreError) as error:
+        fail(str(error), code=2)
+        return
+    path = save_report(settings, "platform", "structured", report)
+    if json_output:
+        print_json(report)
+        return
+    for name, result in report["cores"].items():
+        console.print(
+            f"{name}: {result['valid']}/{result['objects']} valid "
+            f"({100 * result['valid_rate']:.1f}%), finish {result['finish_reasons']}"
+        )
+    console.print(f"[dim]report -> {path}[/dim]")

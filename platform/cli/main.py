@@ -47,6 +47,7 @@ def build_cli(modules: Iterable[str] | None = None) -> typer.Typer:
     app.command("advise")(advise_cmd.advise)
     evals = typer.Typer(help="Evaluations that print JSON.", no_args_is_help=True)
     evals.command("router")(eval_cmd.router)
+    evals.command("structured")(eval_cmd.structured)
     benches = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
     benches.command("engine")(bench_cmd.engine)
     benches.command("gateway")(bench_cmd.gateway)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from twincore.model_core.backends.base import CoreRequest
+from twincore.model_core.engine.constraint import Constraint
 from twincore.model_core.engine.types import Chunk
 from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, current_record
 from twincore.platform.gateway.responses import (
@@ -25,6 +26,7 @@ from twincore.platform.gateway.responses import (
 from twincore.platform.gateway.schemas import ChatCompletionRequest, CompletionRequest
 from twincore.platform.gateway.tracking import RequestRecord
 from twincore.platform.router.types import AUTO, Decision, RouteError, RouteEvent, RouteRequest
+from twincore.platform.structured import constraint_problem
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -36,9 +38,16 @@ LATENCY_HEADER = "x-twincore-latency-ms"
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, state: State, _caller: Caller
 ) -> Response:
-    """Chat completion; `model` is `auto` (the router chooses), `deep` or `swift`."""
+    """Chat completion; `model` is `auto` (the router chooses), `deep` or `swift`.
+
+    `tools` and `response_format` become a prompt and a grammar the engine decodes under
+    (platform/structured/); an answer's <tool_call> blocks come back as `tool_calls`."""
+    _check_compiles(body)
     route = _route(body, request, state, messages=body.chat_messages())
-    return await _serve(state, request, route, "chat", body.stream, body.include_usage)
+    tool_calls = body.prepared.tool_calls
+    return await _serve(
+        state, request, route, "chat", body.stream, body.include_usage, tool_calls=tool_calls
+    )
 
 
 @router.post("/completions")
@@ -46,6 +55,9 @@ async def completions(
     body: CompletionRequest, request: Request, state: State, _caller: Caller
 ) -> Response:
     """Text completion of a raw prompt (no chat template)."""
+    problem = constraint_problem(body.constraint.constraint() if body.constraint else None)
+    if problem:
+        raise ApiError(400, problem, "invalid_request_error", param="constraint")
     route = _route(body, request, state, prompt=body.prompt_text())
     return await _serve(state, request, route, "text", body.stream, body.include_usage)
 
@@ -64,6 +76,20 @@ async def list_models(state: State, _caller: Caller) -> dict[str, Any]:
             for name, info in described.items()
         ],
     }
+
+
+def _check_compiles(body: ChatCompletionRequest) -> None:
+    """Refuse (400, llguidance's message) a schema or grammar the engine could not compile."""
+    for index, tool in enumerate(body.tools or ()):
+        problem = constraint_problem(Constraint.json_schema(dict(tool.tool().parameters)))
+        if problem:
+            message = f"tool {tool.function.name}: parameters: {problem}"
+            param = f"tools.{index}.function.parameters"
+            raise ApiError(400, message, "invalid_request_error", param=param)
+    problem = constraint_problem(body.prepared.constraint)
+    if problem:
+        param = "constraint" if body.constraint else "tools" if body.tools else "response_format"
+        raise ApiError(400, problem, "invalid_request_error", param=param)
 
 
 def _route(
@@ -110,6 +136,8 @@ async def _serve(
     kind: Kind,
     stream: bool,
     include_usage: bool,
+    *,
+    tool_calls: bool = False,
 ) -> Response:
     record = current_record(request)
     record.model = route.model
@@ -124,7 +152,7 @@ async def _serve(
         await events.aclose()
         raise ApiError(500, "the router answered without a decision", "server_error")
     _note_decision(state, record, first, route=route)
-    builder = ResponseBuilder(kind, record.request_id, first)
+    builder = ResponseBuilder(kind, record.request_id, first, tool_calls=tool_calls)
     headers = {"x-twincore-core": first.core}
     if stream:
         body = _stream_body(events, builder, record, include_usage)
@@ -204,7 +232,9 @@ async def _stream_body(
             if event.error:
                 yield sse(error_body(f"core failed mid-stream: {event.error}", "server_error"))
                 break
-            yield builder.stream_event(event)
+            events_text = builder.stream_event(event)
+            if events_text:  # empty while a tool call is still open
+                yield events_text
         else:
             yield builder.final_event(collected.usage, include_usage=include_usage)
         yield SSE_DONE

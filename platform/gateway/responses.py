@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from twincore.model_core.engine.types import Chunk, Usage
 from twincore.platform.router.types import Decision
+from twincore.platform.structured import ToolCall, ToolCallStream, split_tool_calls
 
 Kind = Literal["chat", "text"]
 
@@ -54,13 +55,22 @@ class Collected:
 
 
 class ResponseBuilder:
-    """Builds one request's bodies; ids and timestamps stay the same across its stream."""
+    """Builds one request's bodies; ids and timestamps stay the same across its stream.
 
-    def __init__(self, kind: Kind, request_id: str, decision: Decision) -> None:
+    With `tool_calls`, each chat answer is read for <tool_call> blocks: they leave the text and
+    become OpenAI `tool_calls` (streamed whole, one delta per call, as each block closes).
+    """
+
+    def __init__(
+        self, kind: Kind, request_id: str, decision: Decision, *, tool_calls: bool = False
+    ) -> None:
         self.kind, self.decision = kind, decision
         self.id = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{request_id}"
         self.created = int(time.time())
+        self.tool_calls = tool_calls and kind == "chat"
         self._started: set[int] = set()
+        self._calls: dict[int, ToolCallStream] = {}
+        self._sent_calls: dict[int, int] = {}
 
     def _head(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": self.created, "model": self.decision.core}
@@ -75,7 +85,9 @@ class ResponseBuilder:
                 "logprobs": None,
             }
             if self.kind == "chat":
-                choice["message"] = {"role": "assistant", "content": text}
+                choice["message"] = self._message(text)
+                if choice["message"].get("tool_calls") and choice["finish_reason"] == "stop":
+                    choice["finish_reason"] = "tool_calls"
             else:
                 choice["text"] = text
                 if index in collected.logprobs:
@@ -89,7 +101,20 @@ class ResponseBuilder:
             "twincore": self.decision.as_dict(),
         }
 
+    def _message(self, text: str) -> dict[str, Any]:
+        if not self.tool_calls:
+            return {"role": "assistant", "content": text}
+        content, calls = split_tool_calls(text)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = [call.openai() for call in calls]
+        return message
+
     def stream_event(self, chunk: Chunk) -> str:
+        """The SSE events of one chunk: usually one; with tool calls, none while a call is
+        still open and one per text piece or closed call."""
+        if self.kind == "chat" and self.tool_calls:
+            return self._tool_events(chunk)
         choice: dict[str, Any] = {
             "index": chunk.index,
             "finish_reason": None
@@ -98,11 +123,7 @@ class ResponseBuilder:
             "logprobs": None,
         }
         if self.kind == "chat":
-            delta: dict[str, Any] = {"content": chunk.text}
-            if chunk.index not in self._started:
-                self._started.add(chunk.index)
-                delta["role"] = "assistant"
-            choice["delta"] = delta
+            choice["delta"] = self._delta(chunk.index, {"content": chunk.text})
             obj = "chat.completion.chunk"
         else:
             choice["text"] = chunk.text
@@ -110,6 +131,37 @@ class ResponseBuilder:
                 choice["logprobs"] = {"token_logprobs": list(chunk.logprobs)}
             obj = "text_completion"
         return sse({**self._head(obj), "choices": [choice]})
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> dict[str, Any]:
+        if index not in self._started:
+            self._started.add(index)
+            return {"role": "assistant", **delta}
+        return delta
+
+    def _tool_events(self, chunk: Chunk) -> str:
+        parser = self._calls.setdefault(chunk.index, ToolCallStream())
+        pieces: list[str | ToolCall] = list(parser.feed(chunk.text))
+        if chunk.finish_reason is not None:
+            pieces += parser.close()
+        events = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                delta: dict[str, Any] = {"content": piece}
+            else:
+                call = {"index": self._sent_calls.get(chunk.index, 0), **piece.openai()}
+                self._sent_calls[chunk.index] = call["index"] + 1
+                delta = {"content": None, "tool_calls": [call]}
+            events.append(self._chat_event(chunk.index, self._delta(chunk.index, delta), None))
+        if chunk.finish_reason is not None:
+            reason = FINISH_REASONS.get(chunk.finish_reason, "stop")
+            if parser.calls and reason == "stop":
+                reason = "tool_calls"
+            events.append(self._chat_event(chunk.index, self._delta(chunk.index, {}), reason))
+        return "".join(events)
+
+    def _chat_event(self, index: int, delta: dict[str, Any], finish: str | None) -> str:
+        choice = {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return sse({**self._head("chat.completion.chunk"), "choices": [choice]})
 
     def final_event(self, usage: Usage | None, *, include_usage: bool) -> str:
         """The last event: no choices, the usage when asked, and the routing decision."""

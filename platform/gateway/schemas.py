@@ -3,28 +3,149 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from twincore.model_core.engine.constraint import Constraint, ConstraintKind
 from twincore.model_core.engine.repetition import MAX_LOOP_TOKENS, RepetitionGuard
 from twincore.model_core.engine.sampling import MAX_CANDIDATES, MAX_STOP_STRINGS, SamplingParams
+from twincore.platform.structured import PreparedChat, Tool, ToolChoice, prepare_chat
+from twincore.platform.structured.tools import NAME_PATTERN
 
 MAX_TOKENS_LIMIT = 32_768
+MAX_TOOLS = 128
+NAME = NAME_PATTERN.pattern
+
+
+class ToolCallFunction(BaseModel):
+    name: str
+    arguments: str = Field("{}", description="the arguments as JSON text")
+
+
+class ToolCallBody(BaseModel):
+    """A call an earlier assistant turn made (sent back in an agent loop)."""
+
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
 
 
 class ChatMessage(BaseModel):
-    """One chat turn; content is text or a list of text parts."""
+    """One chat turn; content is text or a list of text parts. An assistant turn may carry
+    `tool_calls` (then content may be null); a 'tool' turn answers the call `tool_call_id`."""
 
     model_config = ConfigDict(extra="ignore")
 
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict[str, Any]]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None
+    tool_calls: list[ToolCallBody] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calls_need_no_content(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("tool_calls") and "content" not in data:
+            return {**data, "content": None}
+        return data
+
+    @model_validator(mode="after")
+    def _content_or_calls(self) -> ChatMessage:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError("content may be null only in an assistant turn with tool_calls")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant turns carry tool_calls")
+        return self
 
     def text(self) -> str:
+        if self.content is None:
+            return ""
         if isinstance(self.content, str):
             return self.content
         return "".join(str(part.get("text", "")) for part in self.content)
+
+
+class FunctionBody(BaseModel):
+    """A function the model may call."""
+
+    name: str = Field(pattern=NAME)
+    description: str | None = None
+    parameters: dict[str, Any] | None = Field(None, description="JSON schema of the arguments")
+    strict: bool | None = Field(None, description="accepted; arguments always match the schema")
+
+
+class ToolBody(BaseModel):
+    type: Literal["function"]
+    function: FunctionBody
+
+    def tool(self) -> Tool:
+        return Tool.from_openai(self.model_dump(exclude_none=True))
+
+
+class NamedFunction(BaseModel):
+    name: str = Field(pattern=NAME)
+
+
+class NamedToolChoice(BaseModel):
+    """Call this function (exactly one call)."""
+
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class TextFormat(BaseModel):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(BaseModel):
+    type: Literal["json_object"]
+
+
+class JsonSchemaSpec(BaseModel):
+    name: str = Field(pattern=NAME)
+    description: str | None = None
+    json_schema: dict[str, Any] | None = Field(
+        None, alias="schema", description="the answer's JSON schema; left out: any JSON object"
+    )
+    strict: bool | None = Field(None, description="accepted; the answer always matches")
+
+
+class JsonSchemaFormat(BaseModel):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
+ResponseFormat = Annotated[
+    TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")
+]
+
+
+class ConstraintBody(BaseModel):
+    """Extension: the language the answer must belong to (model_core/engine/constraint.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ConstraintKind
+    source: str = Field("", description="JSON schema text, regex or Lark grammar")
+
+    @model_validator(mode="after")
+    def _sound(self) -> ConstraintBody:
+        problems = self.constraint().problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def constraint(self) -> Constraint:
+        return Constraint(self.kind, self.source)
 
 
 class StreamOptions(BaseModel):
@@ -85,6 +206,30 @@ class _Sampling(BaseModel):
         None,
         description="routing hints the caller knows: domain, interactivity, difficulty",
     )
+    constraint: ConstraintBody | None = Field(
+        None,
+        description="extension: the answer must match this JSON schema, regex or Lark grammar "
+        "(the engine masks every token that would leave it)",
+    )
+
+    @field_validator("repetition_guard", mode="before")
+    @classmethod
+    def _guard_shape(cls, value: object) -> object:
+        # Checked before the union so a wrong type gets one sentence, not pydantic's report of
+        # every union member it tried.
+        if value is None or isinstance(value, bool | RepetitionGuardBody):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError("repetition_guard takes true, false or an object of guard settings")
+        try:
+            return RepetitionGuardBody.model_validate(value)
+        except ValidationError as error:
+            problems = [
+                ".".join(str(part) for part in e["loc"]) + (": " if e["loc"] else "") +
+                e["msg"].removeprefix("Value error, ")
+                for e in error.errors()
+            ]  # fmt: skip
+            raise ValueError("; ".join(problems)) from None
 
     @field_validator("stop")
     @classmethod
@@ -106,6 +251,7 @@ class _Sampling(BaseModel):
             stop=tuple(stops),
             n=self.n,
             repetition_guard=self._guard(),
+            constraint=self.constraint.constraint() if self.constraint else None,
         )
 
     def _guard(self) -> RepetitionGuard | None:
@@ -125,31 +271,66 @@ class _Sampling(BaseModel):
 
 
 class ChatCompletionRequest(_Sampling):
-    """POST /v1/chat/completions (tools-free)."""
+    """POST /v1/chat/completions, with tools and structured outputs."""
 
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     logprobs: bool = False
     """Refused for now: chunks carry log-probabilities but not the per-token text OpenAI's
     format needs."""
-    tools: list[dict[str, Any]] | None = None
+    tools: list[ToolBody] | None = Field(None, max_length=MAX_TOOLS)
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
+    _prepared: PreparedChat | None = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _tools_free(self) -> ChatCompletionRequest:
-        if self.tools:
-            raise ValueError("tools are not supported by this API")
+    def _supported(self) -> ChatCompletionRequest:
         if self.logprobs:
             raise ValueError("logprobs are not supported by this API yet")
         if self.max_tokens is None:
             self.max_tokens = self.max_completion_tokens
+        answer = self.answer_constraint()
+        if self.constraint is not None and (
+            self.tools or not isinstance(self.response_format, TextFormat | None)
+        ):
+            raise ValueError("constraint replaces tools and response_format: send one of them")
+        choice = self.tool_choice
+        raw_choice = choice.model_dump() if isinstance(choice, NamedToolChoice) else choice
+        self._prepared = prepare_chat(
+            [m.model_dump(exclude_none=True) for m in self.messages],
+            tools=[body.tool() for body in self.tools or ()],
+            tool_choice=ToolChoice.from_openai(raw_choice),
+            parallel=self.parallel_tool_calls,
+            answer=answer,
+        )
         return self
 
+    def answer_constraint(self) -> Constraint | None:
+        """The constraint of the answer's text: response_format's, or the extension's."""
+        if self.constraint is not None:
+            return self.constraint.constraint()
+        if isinstance(self.response_format, JsonObjectFormat):
+            return Constraint("json_object")
+        if isinstance(self.response_format, JsonSchemaFormat):
+            schema = self.response_format.json_schema.json_schema
+            return Constraint("json_object") if schema is None else Constraint.json_schema(schema)
+        return None
+
+    @property
+    def prepared(self) -> PreparedChat:
+        """The turns the core reads, the constraint it decodes under, whether to parse calls."""
+        if self._prepared is None:
+            raise RuntimeError("the request was not validated")
+        return self._prepared
+
     def chat_messages(self) -> list[dict[str, str]]:
-        # Templates know 'system'; OpenAI's newer 'developer' role means the same to them.
-        return [
-            {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-            for m in self.messages
-        ]
+        """Text turns any chat template takes (tools listed, tool turns rendered as text)."""
+        return self.prepared.messages
+
+    def sampling(self, default_max_tokens: int) -> SamplingParams:
+        params = super().sampling(default_max_tokens)
+        return replace(params, constraint=self.prepared.constraint)
 
 
 class CompletionRequest(_Sampling):

@@ -1,6 +1,7 @@
 """The prompts of support: text-to-Cypher (the graph schema, examples chosen per question; the
-repair turn is the router's `repair_messages`) and known-issue extraction from an article
-(YAML in the `known_issues.yaml` format)."""
+reply is the bare query, since the cores decode it under the schema's grammar, which has no
+room for a fence; the repair turn is the router's `repair_messages`) and known-issue
+extraction from an article (YAML in the `known_issues.yaml` format)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ CYPHER_SYSTEM = (
     "or COUNT {{...}} subqueries; write WHERE NOT (a)-[:REL]->(b) instead. Use size() for the "
     "length of a string. Return the properties the question asks about, with LIMIT when it "
     "asks for a number of results.\n"
-    "Answer with the query alone in one ```cypher code block.\n\n"
+    "Answer with the query alone: no code fence, no explanation.\n\n"
     "Schema:\n{schema}"
 )
 
@@ -34,7 +35,7 @@ def write_messages(schema: str, question: str, examples: Sequence[Example]) -> l
     messages: list[BaseMessage] = [SystemMessage(CYPHER_SYSTEM.format(schema=schema))]
     for example in examples:
         messages.append(HumanMessage(example.question))
-        messages.append(AIMessage(f"```cypher\n{example.cypher}\n```"))
+        messages.append(AIMessage(example.cypher))
     messages.append(HumanMessage(question))
     return messages
 

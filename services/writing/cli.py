@@ -162,6 +162,9 @@ def eval_command(
         int, typer.Option(min=1, max=8, help="best-of-n candidates of a guided run")
     ] = 2,
     concurrency: Annotated[int, typer.Option(min=1, help="runs at once (batched)")] = 4,
+    forms: Annotated[
+        bool, typer.Option(help="hold every draft to its style's form grammar (forms.py)")
+    ] = True,
     rescore: Annotated[
         Path | None,
         typer.Option(
@@ -200,9 +203,10 @@ def eval_command(
             settings,
             items,
             cores=names,
-            name=core + (f"-limit{limit}" if limit else ""),
+            name=core + (f"-limit{limit}" if limit else "") + ("" if forms else "-noforms"),
             candidates=candidates,
             concurrency=concurrency,
+            forms=forms,
             on_done=lambda: progress.advance(bar),
         )
     _show(report, path, json_output)

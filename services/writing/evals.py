@@ -56,9 +56,11 @@ async def run_jobs(
     concurrency: int = 4,
     on_done: JobDone | None = None,
     ladder: Ladder | None = None,
+    forms: bool = True,
 ) -> list[tuple[Job, WritingResult]]:
     """Every job as a guided run (on `ladder`, the default one when None), at most
-    `concurrency` at once, in the jobs' order; `on_done(job, result)` as each one finishes."""
+    `concurrency` at once, in the jobs' order; `on_done(job, result)` as each one finishes.
+    `forms=False` writes without the form grammars (the comparison's baseline)."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     gate = asyncio.Semaphore(concurrency)
@@ -72,6 +74,7 @@ async def run_jobs(
             max_tokens=job.item.max_tokens,
             classifier=classifier,
             ladder=ladder,
+            forms=forms,
         )
         async with gate:
             result = await run.run()
@@ -91,6 +94,7 @@ async def run_local(
     concurrency: int,
     classifier: StyleClassifier,
     on_done: JobDone | None,
+    forms: bool = True,
 ) -> list[tuple[Job, WritingResult]]:
     """`run_jobs` on the named cores, built in this process behind the settings' router."""
     async with local_router(settings, cores) as router:
@@ -103,6 +107,7 @@ async def run_local(
             concurrency=concurrency,
             on_done=on_done,
             ladder=service_ladder(settings, SERVICE),
+            forms=forms,
         )
 
 
@@ -156,6 +161,7 @@ def evaluate(
     candidates: int = DEFAULT_CANDIDATES,
     concurrency: int = 4,
     on_done: Callable[[], None] | None = None,
+    forms: bool = True,
 ) -> tuple[dict[str, Any], Path]:
     """Run every item on every core, streaming each run's rows to `writing-<name>.rows.jsonl`;
     the report (see `evaluation.report`) and the path it was saved to."""
@@ -186,12 +192,14 @@ def evaluate(
                 concurrency=concurrency,
                 classifier=classifier,
                 on_done=finished,
+                forms=forms,
             )
         )
     report = build_report([row for job in jobs for row in scored[id(job)]])
     report["settings"] = {
         "cores": {core: getattr(settings.cores, core).model for core in cores},
         "candidates": candidates,
+        "forms": forms,
         "ladder": list(service_ladder(settings, SERVICE).steps),
         "styles": list(dict.fromkeys(item.style.id for item in items)),
         "items_per_core": len(items),
@@ -208,7 +216,8 @@ def rescore(recorded: dict[str, Any], classifier: StyleClassifier | None = None)
     for row in recorded.get("rows", []):
         if "text" not in row:
             raise ValueError("the recorded report has no texts to rescore")
-        report = check_text(get_style(row["style"]), row["text"])
+        similarity = row.get("similarity") if row.get("mode") == "rewrite" else None
+        report = check_text(get_style(row["style"]), row["text"], similarity=similarity)
         predicted = classifier.predict(row["text"])
         rows.append(
             {

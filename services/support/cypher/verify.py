@@ -49,6 +49,9 @@ class Checked:
     verdict: Verdict
     rows: list[dict[str, Any]] = field(default_factory=list)
     ran: bool = False
+    stage: int = 0
+    """How far the query got: 0 refused (guard, schema), 1 allowed but an entity unbound or the
+    wrong shape, 2 the graph failed to run it, 3 ran without useful rows, 4 accepted."""
 
 
 def literals(cypher: str, params: Mapping[str, Any] | None = None) -> list[str]:
@@ -161,16 +164,18 @@ def verify(
     if shape is not None:
         reasons.append(shape)
     if reasons:
-        return Checked(text, Verdict(False, tuple(reasons)))
+        return Checked(text, Verdict(False, tuple(reasons)), stage=1)
     try:
         rows = store.query(text, dict(params or {}))
     except GraphError as error:
-        return Checked(text, Verdict(False, (f"The graph could not run the query: {error}",)))
+        reason = f"The graph could not run the query: {error}"
+        return Checked(text, Verdict(False, (reason,)), stage=2)
     if not rows:
         reason = "The query returned no rows; check the names, values and directions it uses."
-        return Checked(text, Verdict(False, (reason,)), ran=True)
+        return Checked(text, Verdict(False, (reason,)), ran=True, stage=3)
     if _all_null(rows):
         reason = "The query returned only null values; return properties that exist."
-        return Checked(text, Verdict(False, (reason,)), rows, ran=True)
+        return Checked(text, Verdict(False, (reason,)), rows, ran=True, stage=3)
     noun = "row" if len(rows) == 1 else "rows"
-    return Checked(text, Verdict(True, (f"The query returned {len(rows)} {noun}.",)), rows, True)
+    verdict = Verdict(True, (f"The query returned {len(rows)} {noun}.",))
+    return Checked(text, verdict, rows, ran=True, stage=4)

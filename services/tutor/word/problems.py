@@ -21,6 +21,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
+from twincore.model_core.engine.constraint import Constraint
 from twincore.platform.errors import Invalid
 from twincore.platform.evals.gsm8k import normalise_number
 from twincore.platform.evals.verify import extract_final_answer
@@ -34,6 +35,10 @@ MAX_CANDIDATES = 8
 MAX_QUESTION_CHARS = 4000
 SAMPLING_TEMPERATURE = 0.7
 MAX_TOKENS = {"pal": 320, "direct": 400}
+PROGRAM = Constraint("regex", r"```python\n([^`\n]*\n){0,40}answer = [^`\n]+\n```")
+"""A program-aided reply is one fenced Python block whose last line assigns `answer` (the
+engine masks every other token, so no reply is prose, a second block or a program without an
+answer); what the program computes is still the sandbox's to find out."""
 
 
 @dataclass
@@ -121,6 +126,8 @@ async def _generate(
     core: str | None,
 ) -> tuple[str, str | None, dict[str, Any] | None, int]:
     options: dict[str, Any] = {"max_tokens": max_tokens or MAX_TOKENS[mode]}
+    if mode == "pal":
+        options["constraint"] = PROGRAM
     if core is not None:
         options["model"] = core
     if index > 0:

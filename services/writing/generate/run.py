@@ -17,6 +17,12 @@ With `guided=False` the first candidate is returned as written (one attempt, no 
 selection): the baseline the evaluation compares against. Since the first candidate is greedy
 either way, a guided run's first draft is exactly what the unguided run returns, so the
 evaluation reads both conditions off one run. `seed` samples every candidate (a "try again").
+
+Every request carries the style's form grammar (`forms.py`: lines, characters per line, the
+绝句 rhyme, word and character counts), so the engine cannot write outside the form; what a
+grammar cannot hold (English syllables and rhymes) is left to best-of-n and the checker.
+`forms=False` drops the grammar (the evaluation's "before"). A rewrite is also checked for
+copying: failing its style above `COPY_THRESHOLD` similarity is a failed `style_change`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from twincore.platform.router.escalation import Ladder, Rung, Tried, Verdict, es
 from twincore.platform.router.router import RouterClient
 from twincore.services.writing.checkers import CheckReport, check_text
 from twincore.services.writing.classify.classifier import StyleClassifier, load_classifier
+from twincore.services.writing.forms import form_constraint
 from twincore.services.writing.generate.drafts import (
     Draft,
     WritingEvent,
@@ -128,6 +135,7 @@ class WritingRun:
         classifier: StyleClassifier | None = None,
         ladder: Ladder | None = None,
         seed: int | None = None,
+        forms: bool = True,
     ) -> None:
         if n is not None and not 1 <= n <= MAX_CANDIDATES:
             raise Invalid(f"candidates must be between 1 and {MAX_CANDIDATES}", param="candidates")
@@ -138,6 +146,8 @@ class WritingRun:
         self.max_tokens, self.seed = max_tokens, seed
         self.ladder = ladder_for(ladder or Ladder(), guided=guided, revise=revise)
         self.classifier = classifier or load_classifier()
+        # Every request of the run (candidates and repairs) carries the style's form grammar.
+        self.constraint = form_constraint(task.style) if forms else None
         self.drafts: list[Draft] = []
         self.result: WritingResult | None = None
         self._events: asyncio.Queue[WritingEvent | None] = asyncio.Queue()
@@ -218,6 +228,8 @@ class WritingRun:
             # Candidate 0 of the first attempts is greedy; every other sample has its own seed.
             seed = index + MAX_CANDIDATES * (attempt + 16 * (self.seed or 0))
             options.update(temperature=SAMPLING_TEMPERATURE, top_p=0.95, seed=seed)
+        if self.constraint is not None:
+            options["constraint"] = self.constraint
         reply, core, tokens, decision = "", None, 0, None
         async for chunk in self.model.astream(messages, **options):
             if chunk.text:
@@ -234,7 +246,8 @@ class WritingRun:
         similarity = (
             content_similarity(self.task.prompt, text) if self.task.mode == "rewrite" else None
         )
-        draft = Draft(index, text, check_text(self.task.style, text), similarity)
+        report = check_text(self.task.style, text, similarity=similarity)
+        draft = Draft(index, text, report, similarity)
         draft.revised, draft.step, draft.attempt = rung.step == "repair", rung.step, attempt
         draft.core, draft.completion_tokens, draft.decision = core, tokens, decision
         self.drafts.append(draft)

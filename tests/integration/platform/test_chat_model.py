@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, FunctionMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
@@ -181,7 +181,7 @@ def test_per_call_overrides(make: Factory, transport: str) -> None:
     assert reply.response_metadata["core"] == "deep"
     assert reply.usage_metadata is not None and reply.usage_metadata["output_tokens"] <= 2
     with pytest.raises(TypeError, match="unexpected arguments"):
-        chat.invoke(QUESTION, tools=[])
+        chat.invoke(QUESTION, logit_bias={})
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -204,10 +204,10 @@ def test_out_of_range_parameters_are_refused(make: Factory, transport: str) -> N
     assert refused.value.status in (400, 422) and "top_p" in refused.value.message
 
 
-def test_tool_messages_are_refused(make: Factory) -> None:
+def test_messages_other_than_chat_and_tool_turns_are_refused(make: Factory) -> None:
     chat = make("router")
-    with pytest.raises(ValueError, match="ToolMessage"):
-        chat.invoke([HumanMessage("hi"), ToolMessage("42", tool_call_id="call-1")])
+    with pytest.raises(ValueError, match="FunctionMessage"):
+        chat.invoke([HumanMessage("hi"), FunctionMessage("42", name="f")])
 
 
 def test_an_unreachable_gateway_is_a_503(tmp_path: Path) -> None:

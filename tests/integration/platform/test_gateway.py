@@ -356,6 +356,9 @@ async def test_a_malformed_repetition_guard_gets_422_naming_it(
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["param"].startswith("repetition_guard") and "repetition_guard" in error["message"]
+    assert "function-after" not in error["message"]  # no pydantic internals
+    if setting["repetition_guard"] == "yes":
+        assert error["message"].endswith("true, false or an object of guard settings")
 
 
 async def test_the_repetition_guard_is_taken_per_request(

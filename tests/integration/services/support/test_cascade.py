@@ -3,9 +3,10 @@ Northwind graph and SQLite: a first answer the checker rejects climbs the ladder
 the other core) and ends answered correctly or refused with a ticket, never with a count of
 every product; a first answer the checker accepts stands alone; a template needs no core.
 
-The cores are greedy (temperature 0), so each case is deterministic for its model: the
-passing case pins Qwen2.5-Coder-0.5B as swift on a question it answers in one go, the
-escalating cases use SmolLM2 (which drops the supplier filter) and the 0.5B on auto."""
+The first candidate is greedy and the others sampled with fixed seeds, so each case is
+deterministic for its model: the passing case pins Qwen2.5-Coder-0.5B as swift on a question
+it answers in one go, the escalating cases use SmolLM2 (on an aggregate it cannot write) and
+the 0.5B on auto."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from twincore.services.support.service import SupportService
 
 QWEN = "qwen2.5-coder-0.5b-instruct"
 EXOTIC = "Which products does supplier Exotic Liquids supply?"
+# Under the schema grammar (issue 22) SmolLM2 answers EXOTIC on its first rung; this one still
+# takes it past its budget (an aggregate over the ORDERS relationship of a linked supplier).
+DISCOUNT = "What is the average discount on orders of Exotic Liquids products?"
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +90,13 @@ def test_a_rejected_first_answer_escalates_to_the_other_core(
     store, loaded = northwind
     service = _service(smol_cores, make_settings, store)
     try:
-        reply = service.ask(EXOTIC)
+        reply = service.ask(DISCOUNT)
     finally:
         service.close()
     attempts = reply["twincore"]["attempts"]
     first = attempts[0]
-    assert first["step"] == "first" and first["verdict"] == "fail"
-    assert any("'Exotic Liquids'" in reason for reason in first["reasons"])
+    assert first["step"] == "first" and first["verdict"] == "fail" and first["reasons"]
+    assert first["candidates"] >= 2  # execution-guided choice on the first rung
     assert reply["twincore"]["escalated"]
     assert [(a["step"], a["core"]) for a in attempts] == [
         ("first", "swift"),
@@ -100,7 +104,12 @@ def test_a_rejected_first_answer_escalates_to_the_other_core(
         ("other", "deep"),
     ][: len(attempts)]
     assert len(attempts) >= 2
-    _assert_right_or_refused(reply, store)
+    if reply["resolved"]:
+        assert reply["twincore"]["verdict"]["passed"] and reply["rows"]
+        assert "'Exotic Liquids'" in str(reply["cypher"])
+    else:
+        assert not reply["twincore"]["verdict"]["passed"]
+        assert reply["ticket"]["reason"] == "no_valid_query" and reply["rows"] == []
     assert count_nodes(store) == loaded.nodes  # nothing a core wrote changed the graph
 
 

@@ -40,9 +40,12 @@ def test_rows_stream_to_the_row_log_and_the_report_is_saved(
 
     def stand_in(_router: object, service: str, names: Sequence[str], *_: Any) -> dict[str, Any]:
         assert service == "support"
+        # Each reply twice: the first rung writes two candidates (cypher/cascade.py).
         replies = [
-            "```cypher\nMATCH (c:Customer {country: 'Germany'}) RETURN count(*) AS n\n```",
-            "```cypher\nMATCH (s:Shipper) RETURN s.phone\n```",
+            "MATCH (c:Customer {country: 'Germany'}) RETURN count(*) AS n",
+            "MATCH (c:Customer {country: 'Germany'}) RETURN count(*) AS n",
+            "MATCH (s:Shipper) RETURN s.phone",
+            "MATCH (s:Shipper) RETURN s.phone",
         ]
         return {name: FakeListChatModel(responses=replies) for name in names}
 

@@ -52,11 +52,16 @@ def test_references_are_classified_and_right_answers_score(
     store, _ = northwind
     # A stand-in core that answers with the reference queries in other words (other column
     # names, reversed direction, no LIMIT): the harness must count each as correct.
+    # Each reply twice: the first rung writes two candidates (cypher/cascade.py).
     replies = [
-        "```cypher\nMATCH (c:Customer {country: 'Germany'}) RETURN count(*) AS n\n```",
-        "```cypher\nMATCH (p:Product)<-[:SUPPLIES]-(s:Supplier) "
-        "WHERE s.companyName = 'Exotic Liquids' RETURN p.productName AS name\n```",
-        "```cypher\nMATCH (o:Order) RETURN o.orderID AS id\n```",
+        reply
+        for reply in (
+            "MATCH (c:Customer {country: 'Germany'}) RETURN count(*) AS n",
+            "MATCH (p:Product)<-[:SUPPLIES]-(s:Supplier) "
+            "WHERE s.companyName = 'Exotic Liquids' RETURN p.productName AS name",
+            "```cypher\nMATCH (o:Order) RETURN o.orderID AS id\n```",  # a fence still reads
+        )
+        for _ in range(2)
     ]
     report = evaluate(QUESTIONS, store, {"stand-in": FakeListChatModel(responses=replies)})
     assert report["executable_questions"] == 3 and report["reference_errors"] == 1

@@ -1,11 +1,18 @@
-"""The few-shot examples: shipped apart from the dev questions, chosen by shared words."""
+"""The few-shot examples: hand-written ones apart from the dev questions, both pools chosen by
+shared words, never the asked question itself."""
 
 from __future__ import annotations
 
 import csv
 import difflib
 
-from twincore.services.support.cypher.fewshot import ExampleSelector, load_examples
+from twincore.services.support.cypher.fewshot import (
+    DEV_FILE,
+    ExampleSelector,
+    default_selector,
+    load_examples,
+    near_duplicate,
+)
 from twincore.services.support.knowledge.northwind import DATA_DIR
 
 
@@ -31,3 +38,32 @@ def test_the_selector_prefers_examples_that_share_words() -> None:
     assert "report" in chosen[-1].question  # the closest comes last, next to the question
     supplied = selector.select("Which products are supplied by Pavlova, Ltd.?", 3)
     assert any("suppl" in e.question.lower() for e in supplied)
+
+
+def test_dev_questions_are_examples_but_never_for_themselves() -> None:
+    selector = default_selector()
+    dev = load_examples(DEV_FILE)
+    assert len(selector.examples) == len(load_examples()) + len(dev)
+    question = dev[0].question  # "What are the top 3 most common ship countries for orders?"
+    for asked in (question, question.upper(), question.rstrip("?") + " ?", "  " + question):
+        chosen = selector.select(asked, 5)
+        assert len(chosen) == 5
+        assert not any(near_duplicate(e.question, question) for e in chosen)
+    # Dev questions do serve other questions: a reworded one finds its sibling.
+    chosen = selector.select("Which 3 ship countries have the most orders?", 3)
+    assert any(e in dev for e in chosen)
+
+
+def test_near_duplicates_are_judged_on_normalised_text() -> None:
+    assert near_duplicate("List all shippers.", "list all shippers")
+    assert near_duplicate("Which products does Exotic Liquids supply?",
+                          "Which products does Exotic Liquid supply?")  # fmt: skip
+    assert not near_duplicate("List all shippers.", "List all suppliers in Germany.")
+
+
+def test_accept_skips_examples_a_caller_cannot_use() -> None:
+    selector = default_selector()
+    chosen = selector.select("Which products are never ordered?", 4,
+                             accept=lambda e: "exists" not in e.cypher.lower())  # fmt: skip
+    assert len(chosen) == 4
+    assert all("exists" not in e.cypher.lower() for e in chosen)

@@ -4,6 +4,7 @@ candidates from the router's budget or a parameter, voting, explanations, bad in
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.chat_transport import ChatEnd, ChatEvent, ChatRequest, TextDelta
 from twincore.platform.errors import Invalid
-from twincore.services.tutor.word.problems import WordSolution, solve_word_problem
+from twincore.services.tutor.word.problems import PROGRAM, WordSolution, solve_word_problem
 
 QUESTION = "Natalia sold 48 clips in April and half as many in May. How many in all?"
 
@@ -98,3 +99,22 @@ def test_bad_input_is_refused_before_the_model_is_asked(
     with pytest.raises(Invalid, match=message):
         asyncio.run(solve_word_problem(question, model, **options))
     assert transport.requests == []
+
+
+def test_program_aided_replies_are_constrained_to_one_block_ending_on_answer() -> None:
+    transport = ScriptedTransport([program("48 / 2")])
+    solve(transport, candidates=1)
+    (request,) = transport.requests
+    assert request.constraint == PROGRAM
+    language = re.compile(PROGRAM.source)
+    assert language.fullmatch(program("48 / 2"))
+    # prose, a block without `answer`, or text after the block cannot be generated
+    assert not language.fullmatch("The answer is 72.")
+    assert not language.fullmatch("```python\napril = 48\n```")
+    assert not language.fullmatch(program("24") + "\nDone.")
+
+
+def test_direct_replies_are_free_text() -> None:
+    transport = ScriptedTransport(["48 + 24 = 72\nAnswer: 72"])
+    solve(transport, candidates=1, mode="direct")
+    assert transport.requests[0].constraint is None
