@@ -268,7 +268,8 @@ def _request_body(request: ChatRequest) -> dict[str, Any]:
 
 def _constraint_fields(constraint: Constraint, *, tools: bool) -> dict[str, Any]:
     if not tools:
-        return {"constraint": {"kind": constraint.kind, "source": constraint.source}}
+        fields = {"kind": constraint.kind, "source": constraint.source}
+        return {"constraint": fields if constraint.strict else {**fields, "strict": False}}
     if constraint.kind == "json_object":
         return {"response_format": {"type": "json_object"}}
     if constraint.kind == "json_schema":

@@ -137,17 +137,22 @@ class OpenAIBackend:
         if params.repetition_penalty != 1.0:
             body["repetition_penalty"] = params.repetition_penalty
         if params.constraint is not None:
-            body["response_format"] = self._response_format(params.constraint)
+            response_format = self._response_format(params.constraint)
+            if response_format is not None:
+                body["response_format"] = response_format
         return body
 
-    def _response_format(self, constraint: Constraint) -> dict[str, Any]:
-        """A JSON constraint as OpenAI's `response_format`; the API has no regex or grammar."""
+    def _response_format(self, constraint: Constraint) -> dict[str, Any] | None:
+        """A JSON constraint as OpenAI's `response_format`; the API has no regex or grammar, so
+        those are refused, or dropped when the constraint is not strict (a service's guide)."""
         if constraint.kind == "json_object":
             return {"type": "json_object"}
         if constraint.kind == "json_schema":
             schema = json.loads(constraint.source)
             spec = {"name": "answer", "schema": schema, "strict": True}
             return {"type": "json_schema", "json_schema": spec}
+        if not constraint.strict:
+            return None
         # ValueError: the router answers 400, as for any request the core cannot take.
         raise ValueError(
             f"core {self.name} is a remote OpenAI-compatible API, which takes JSON schema and "

@@ -29,6 +29,10 @@ class Constraint:
 
     kind: ConstraintKind
     source: str = ""
+    strict: bool = True
+    """False: a guide, not a promise. A core that cannot apply this kind (a remote OpenAI API
+    takes JSON constraints only) answers without it instead of refusing; services set this,
+    since their checkers judge every answer anyway. Clients' constraints stay strict."""
 
     @classmethod
     def json_schema(cls, schema: dict[str, object]) -> Constraint:

@@ -126,7 +126,7 @@ def fit(
         start = build_policy(settings)
         if settings.router.policy is None:
             start = TwoStagePolicy(load_policy(seed_policy()), start.classifier)
-        config = fit_policy(start, items, recorded, source=source.name)
+        config = fit_policy(start, items, recorded, source=str(source))
     except (OSError, ValueError, KeyError) as error:
         fail(f"cannot fit: {error}", code=2)
         return

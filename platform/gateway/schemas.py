@@ -136,6 +136,9 @@ class ConstraintBody(BaseModel):
 
     kind: ConstraintKind
     source: str = Field("", description="JSON schema text, regex or Lark grammar")
+    strict: bool = Field(
+        True, description="false: a core that cannot apply it answers without it (a guide)"
+    )
 
     @model_validator(mode="after")
     def _sound(self) -> ConstraintBody:
@@ -145,7 +148,7 @@ class ConstraintBody(BaseModel):
         return self
 
     def constraint(self) -> Constraint:
-        return Constraint(self.kind, self.source)
+        return Constraint(self.kind, self.source, self.strict)
 
 
 class StreamOptions(BaseModel):

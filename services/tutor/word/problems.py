@@ -35,7 +35,7 @@ MAX_CANDIDATES = 8
 MAX_QUESTION_CHARS = 4000
 SAMPLING_TEMPERATURE = 0.7
 MAX_TOKENS = {"pal": 320, "direct": 400}
-PROGRAM = Constraint("regex", r"```python\n([^`\n]*\n){0,40}answer = [^`\n]+\n```")
+PROGRAM = Constraint("regex", r"```python\n([^`\n]*\n){0,40}answer = [^`\n]+\n```", strict=False)
 """A program-aided reply is one fenced Python block whose last line assigns `answer` (the
 engine masks every other token, so no reply is prose, a second block or a program without an
 answer); what the program computes is still the sandbox's to find out."""

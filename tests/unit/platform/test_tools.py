@@ -403,3 +403,13 @@ def test_unrequired_tools_let_a_bare_call_through_only_in_its_schema() -> None:
     assert not accepts(auto, '{"name": "Ann"}')  # an object must be a call
     assert not accepts(auto, '{"t": 1} is JSON') and not accepts(auto, " " + bare)
     assert accepts(auto, "JSON looks like {}.")
+
+
+def test_a_remote_core_drops_a_guide_it_cannot_apply() -> None:
+    from twincore.model_core.backends.openai import OpenAIBackend
+
+    backend = OpenAIBackend("deep", base_url="http://127.0.0.1:9/v1", model="m")
+    guide = Constraint("regex", r"\d+", strict=False)
+    assert backend._response_format(guide) is None
+    with pytest.raises(ValueError, match="regex"):
+        backend._response_format(Constraint("regex", r"\d+"))
