@@ -189,8 +189,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 def _mount_uis(app: FastAPI, state: GatewayState, uis: Sequence[UiComponent]) -> None:
     import gradio as gr  # only gateways that serve UIs pay for importing Gradio
 
+    from twincore.apps.theme import mount_options
+
     context = UiContext(router=state.router, settings=state.settings, services=state.services)
     for component in uis:
         blocks = component.builder()(context)
-        gr.mount_gradio_app(app, blocks, path=f"/ui/{component.name}")
+        gr.mount_gradio_app(
+            app, blocks, path=f"/ui/{component.name}", **mount_options(component.name)
+        )
         logger.info("UI %s mounted at /ui/%s", component.title, component.name)
