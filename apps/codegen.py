@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import gradio as gr
 
-from twincore.apps.calls import shown_stream
+from twincore.apps.calls import friendly, shown_stream
 from twincore.platform.components import UiContext
 from twincore.platform.router.escalation import summarize_block
 from twincore.services.codegen.loop import LoopEvent
@@ -28,7 +28,7 @@ async def generate(
 ) -> AsyncIterator[tuple[str, str, str]]:
     """(code, sandbox log, verdict) as the loop runs: the reply as it streams, each round's
     sandbox log, then the stored run's verdict."""
-    code, log, verdict, shown_round = "", "", "running...", 0
+    code, log, verdict, shown_round = "", "", "Starting: the router picks a core ...", 0
     events = client.stream_call(
         "stream",
         language=language,
@@ -46,10 +46,19 @@ async def generate(
             if event.round != shown_round:  # a repair round starts a new reply
                 code, shown_round = "", event.round
             code += event.text
+            verdict = progress_line(event, "writing")
         elif event.kind == "result":
             code = event.text
             log += round_log(event)
+            verdict = progress_line(event, "checked in the sandbox")
         yield code, log, verdict
+
+
+def progress_line(event: LoopEvent, doing: str) -> str:
+    """`Round 1 (repair), candidate 0: writing on swift ...` while the loop runs."""
+    rung = "" if event.step == "first" else f" ({event.step})"
+    on = f" on {event.core}" if event.core else ""
+    return f"Round {event.round}{rung}, candidate {event.candidate}: {doing}{on} ..."
 
 
 def code_language(language: str) -> tuple[dict[str, Any], ...]:
@@ -105,7 +114,9 @@ def build(context: UiContext) -> gr.Blocks:
         spec = gr.Textbox(label="Spec", lines=3, value=EXAMPLE_SPEC)
         signature = gr.Code(label="Signature", language="python", value=EXAMPLE_SIGNATURE)
         tests = gr.Code(label="Tests", language="python", value=EXAMPLE_TESTS)
-        run = gr.Button("Generate", variant="primary")
+        with gr.Row():
+            run = gr.Button("Generate", variant="primary", scale=4)
+            stop = gr.Button("Stop", variant="stop", scale=1)
         verdict = gr.Textbox(label="Verdict", interactive=False)
         code = gr.Code(label="Code", language="python", interactive=False)
         log = gr.Textbox(label="Sandbox log", lines=12, interactive=False)
@@ -115,10 +126,11 @@ def build(context: UiContext) -> gr.Blocks:
             outputs=[signature, tests, code],
             api_visibility="private",
         )
-        run.click(
-            partial(generate, client),
+        running = run.click(
+            friendly(partial(generate, client)),
             inputs=[language, model, spec, signature, tests, rounds],
             outputs=[code, log, verdict],
             api_name="generate",
         )
+        stop.click(None, cancels=[running], api_visibility="private")
     return cast(gr.Blocks, demo)

@@ -103,6 +103,8 @@ class LoopEvent:
     step: str = "first"
     twincore: dict[str, Any] | None = None
     """On the verdict: the escalation's `twincore` block (every round's core and verdict)."""
+    core: str | None = None
+    """On text and results: the core writing this candidate, once the router has said."""
 
 
 @dataclass
@@ -297,16 +299,17 @@ class LoopRun:
             options["model"] = rung.model
         if sampled:
             options.update(temperature=SAMPLING_TEMPERATURE, top_p=0.95, seed=index)
-        reply, core, tokens, decision = "", None, 0, None
+        reply, tokens, decision = "", 0, None
+        core: str | None = None if rung.model == AUTO else rung.model
         async for chunk in self.model.astream(messages, **options):
-            if chunk.text:
-                reply += chunk.text
-                await self._queue.put(
-                    LoopEvent("text", index, number, text=chunk.text, step=rung.step)
-                )
             meta = chunk.response_metadata
             if meta.get("decision"):
                 decision, core = meta["decision"], meta.get("core")
+            if chunk.text:
+                reply += chunk.text
+                await self._queue.put(
+                    LoopEvent("text", index, number, text=chunk.text, step=rung.step, core=core)
+                )
             if chunk.usage_metadata:
                 tokens = chunk.usage_metadata["output_tokens"]
         code = extract_code(reply, self.task.language)
@@ -315,6 +318,6 @@ class LoopRun:
         attempt = Attempt(number, reply, code, result, core, tokens, rung.step)
         lane.attempts.append(attempt)
         await self._queue.put(
-            LoopEvent("result", index, number, text=code, result=result, step=rung.step)
+            LoopEvent("result", index, number, text=code, result=result, step=rung.step, core=core)
         )
         return attempt, decision

@@ -32,7 +32,7 @@ EVENTS: list[Any] = [
     LoopEvent("text", 0, 0, text="def add(a, b): return a -"),
     LoopEvent("text", 0, 0, text=" b"),
     LoopEvent("result", 0, 0, text="def add(a, b): return a - b\n", result=FAILED),
-    LoopEvent("text", 0, 1, text="def add(a, b): return a + b"),
+    LoopEvent("text", 0, 1, text="def add(a, b): return a + b", step="repair", core="swift"),
     LoopEvent("result", 0, 1, text="def add(a, b): return a + b\n", result=PASSED),
     LoopEvent("verdict", 0, 1, text="passed", result=PASSED, decision={"core": "swift"}),
     StoredRun(VIEW),
@@ -96,7 +96,10 @@ def test_the_handler_shows_each_round_and_the_stored_verdict() -> None:
     assert "--- round 0 (candidate 0) ---\nstatus: failed (exit code 1)" in log
     assert "--- round 1 (candidate 0) ---\nstatus: ok" in log
     assert verdict == "PASSED after 1 repair round(s) (run 7, core swift)"
-    assert updates[0][2] == "running..."
+    # While it runs: which round, and the core once the router has said.
+    assert updates[0][2] == "Round 0, candidate 0: writing ..."
+    assert updates[2][2] == "Round 0, candidate 0: checked in the sandbox ..."
+    assert updates[3][2] == "Round 1 (repair), candidate 0: writing on swift ..."
 
 
 @pytest.mark.parametrize(
