@@ -1,5 +1,6 @@
 """The picture of the subgraph behind a support answer (plotly): cited nodes large and red,
-their neighbours coloured by label, each relationship an arrow named by its type."""
+their neighbours coloured by label, each relationship an arrow named by its type, every name
+inside the picture."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ LABEL_COLOURS = {
     "Issue": "#bcbd22",
     "Solution": "#7f7f7f",
 }
+# Room around the outermost nodes, as a share of the layout's width / height: a name is drawn
+# centred over its node, so half of a long name ("Vins et alcools Chevalier") lies beyond it.
+SIDE_ROOM = 0.3
+TOP_ROOM = 0.15
 
 
 def subgraph_figure(subgraph: dict[str, Any], title: str = "Subgraph used") -> go.Figure:
@@ -42,6 +47,8 @@ def subgraph_figure(subgraph: dict[str, Any], title: str = "Subgraph used") -> g
             text=[edge["type"] for edge in subgraph["edges"]],
             textfont={"size": 9, "color": "#666"},
             hoverinfo="skip",
+            cliponaxis=False,
+            showlegend=False,
         )
     )
     nodes = subgraph["nodes"]
@@ -61,7 +68,45 @@ def subgraph_figure(subgraph: dict[str, Any], title: str = "Subgraph used") -> g
                 ],
                 "line": {"width": 1, "color": "#333"},
             },
+            cliponaxis=False,
+            showlegend=False,
         )
     )
-    frame(figure, title, height=460)
+    _add_legend(figure, nodes)
+    frame(figure, title, height=480)
+    figure.update_layout(
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top", "font": {"size": 11}},
+        margin={"l": 20, "r": 20, "t": 50, "b": 50},
+    )
+    if positions:
+        figure.update_layout(
+            xaxis={"range": _padded([x for x, _ in positions.values()], SIDE_ROOM)},
+            yaxis={"range": _padded([y for _, y in positions.values()], TOP_ROOM)},
+        )
     return figure
+
+
+def _add_legend(figure: go.Figure, nodes: list[dict[str, Any]]) -> None:
+    """One legend entry per colour in the picture: cited first, then each neighbour label."""
+    entries = [("cited", CITED)] if any(n["cited"] for n in nodes) else []
+    labels = dict.fromkeys(n["label"] for n in nodes if not n["cited"])
+    entries += [(label, LABEL_COLOURS.get(label, "#333")) for label in labels]
+    for name, colour in entries:
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker={"size": 10, "color": colour, "line": {"width": 1, "color": "#333"}},
+                hoverinfo="skip",
+            )
+        )
+
+
+def _padded(values: list[float], room: float) -> list[float]:
+    """The axis range holding `values` with `room` (a share of their spread) on each side."""
+    low, high = min(values), max(values)
+    spread = (high - low) or 1.0  # one node: any width centres it
+    return [low - room * spread, high + room * spread]

@@ -61,6 +61,13 @@ def build_api(service: Any) -> APIRouter:
         result: dict[str, Any] = await service.not_solved(conversation_id)
         return result
 
+    @api.post("/conversations/{conversation_id}/solved")
+    async def solved(conversation_id: int) -> dict[str, Any]:
+        """The user confirms the answer solved it: only now (or when the checker verified the
+        query) does the conversation count as resolved."""
+        result: dict[str, Any] = await service.solved(conversation_id)
+        return result
+
     @api.get("/tickets")
     async def tickets(
         status: TicketStatus | None = None, limit: int = Query(100, ge=1, le=1000)
@@ -81,7 +88,8 @@ def build_api(service: Any) -> APIRouter:
 
     @api.get("/stats")
     async def stats() -> dict[str, Any]:
-        """Resolution rate (resolved conversations / all) and ticket counts by status."""
+        """Resolution rate (resolved conversations / all; resolved = the checker verified the
+        query or the user confirmed) and ticket counts by status."""
         result: dict[str, Any] = await service.stats()
         return result
 

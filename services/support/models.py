@@ -10,12 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from twincore.platform.db.base import Base, UTCDateTime, utcnow
 
-CONVERSATION_STATUSES = ("open", "resolved", "unresolved")
+CONVERSATION_STATUSES = ("open", "answered", "resolved", "unresolved")
+"""`answered`: a grounded answer nobody has confirmed yet (not counted as resolved)."""
 TICKET_STATUSES = ("open", "in_progress", "closed")
+OPEN_TICKET_STATUSES = ("open", "in_progress")
+"""A ticket in these is still on a person's desk."""
 
 
 class SupportConversation(Base):
-    """One customer's chat; `status` is resolved once an answer was grounded and not disputed."""
+    """One customer's chat; `status` is resolved once the checker verified an answer's query or
+    the user confirmed it, and not disputed since."""
 
     __tablename__ = "support_conversations"
 
@@ -62,3 +66,4 @@ class SupportTicket(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     reason: Mapped[str] = mapped_column(String(32))
     transcript: Mapped[str] = mapped_column(Text)
+    conversation: Mapped[SupportConversation] = relationship()

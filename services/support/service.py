@@ -209,14 +209,22 @@ class SupportService:
             subgraph = cited_subgraph(graph.store, graph.schema, answer.citations)
         twincore = escalation.as_dict()
         log.info("support answer: %s", _summary(escalation))
+        wrote = bool(escalation.attempts) and escalation.core != TEMPLATE
+        # A template's verdict only says rows came back; the checker judged a written query.
+        verified = wrote and escalation.verdict.passed and answer.resolved
         with session_scope(self._sessions) as session:
             conv, ticket = records.record_exchange(
-                session, question=question, answer=answer, conversation_id=conversation_id
+                session,
+                question=question,
+                answer=answer,
+                verified=verified,
+                conversation_id=conversation_id,
             )
-            wrote = escalation.attempts and escalation.core != TEMPLATE
             return views.reply(
                 answer,
                 conversation_id=conv.id,
+                status=conv.status,
+                verified=verified,
                 core=escalation.core if wrote else None,
                 opened=ticket,
                 subgraph=subgraph,
@@ -241,6 +249,13 @@ class SupportService:
         with session_scope(self._sessions) as session:
             return views.ticket(records.mark_not_solved(session, conversation_id=conversation_id))
 
+    def solved(self, conversation_id: int) -> dict[str, Any]:
+        """The user confirms the answer solved it: the conversation counts as resolved."""
+        with session_scope(self._sessions) as session:
+            row = records.mark_solved(session, conversation_id=conversation_id)
+            tickets = records.conversation_tickets(session, conversation_id=conversation_id)
+            return views.conversation(row, tickets)
+
     def tickets(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
             return [
@@ -253,7 +268,8 @@ class SupportService:
             return views.ticket(ticket)
 
     def stats(self) -> dict[str, Any]:
-        """Resolution rate = resolved conversations / all, with the counts behind it."""
+        """Resolution rate = resolved conversations (checker-verified or confirmed by the user)
+        / all, with the counts behind it."""
         with session_scope(self._sessions) as session:
             return records.stats(session)
 

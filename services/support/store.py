@@ -2,8 +2,11 @@
 tickets, count the resolution rate.
 
 An exchange whose answer is unresolved (no valid query, empty result) opens a ticket with the
-transcript; so does the user marking the conversation "not solved". Callers pass a session in
-a `session_scope`, so a failure stores nothing half.
+transcript; so does the user marking the conversation "not solved". A conversation holds at
+most one ticket a person still works on: a later escalation updates it. A grounded answer is
+not yet a resolution: the conversation is `resolved` only when the checker verified the query
+or the user confirmed ("solved"); until then it is `answered`. Callers pass a session in a
+`session_scope`, so a failure stores nothing half.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from twincore.platform.errors import Invalid, NotFound
 from twincore.services.support.answer import Answer
 from twincore.services.support.models import (
+    OPEN_TICKET_STATUSES,
     TICKET_STATUSES,
     SupportConversation,
     SupportMessage,
@@ -43,20 +47,42 @@ def transcript(conv: SupportConversation) -> str:
     return "\n".join(f"{m.role}: {m.text}" for m in conv.messages)
 
 
-def _open_ticket(session: Session, conv: SupportConversation, reason: str) -> SupportTicket:
+def open_ticket(session: Session, *, conversation_id: int) -> SupportTicket | None:
+    """The conversation's ticket a person still works on (open or in progress), if any."""
+    query = (
+        select(SupportTicket)
+        .where(SupportTicket.conversation_id == conversation_id)
+        .where(SupportTicket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(SupportTicket.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def _escalate(session: Session, conv: SupportConversation, reason: str) -> SupportTicket:
+    """A ticket with the transcript; the conversation's unfinished ticket is updated instead of
+    opening a second one, so one customer never lands on two people's desks."""
     session.flush()
-    ticket = SupportTicket(status="open", reason=reason)
-    ticket.conversation_id = conv.id
-    ticket.transcript = transcript(conv)
-    session.add(ticket)
+    text = transcript(conv)
+    ticket = open_ticket(session, conversation_id=conv.id)
+    if ticket is None:
+        ticket = SupportTicket(status="open", conversation_id=conv.id, reason=reason)
+        session.add(ticket)
+    ticket.reason = reason
+    ticket.transcript = text
     session.flush()
     return ticket
 
 
 def record_exchange(
-    session: Session, *, question: str, answer: Answer, conversation_id: int | None = None
+    session: Session,
+    *,
+    question: str,
+    answer: Answer,
+    verified: bool = False,
+    conversation_id: int | None = None,
 ) -> tuple[SupportConversation, SupportTicket | None]:
-    """Store the question and answer; an unresolved answer escalates to a ticket."""
+    """Store the question and answer; an unresolved answer escalates to a ticket. `verified`:
+    the checker accepted the query, so a grounded answer counts as resolved without asking."""
     if not question.strip():
         raise SupportRecordError("the question is empty")
     conv = (
@@ -76,11 +102,15 @@ def record_exchange(
             resolved=answer.resolved,
         )
     )
-    conv.status = "resolved" if answer.resolved else "unresolved"
     ticket = None
     if not answer.resolved:
+        conv.status = "unresolved"
         reason = "empty_result" if answer.error is None else "no_valid_query"
-        ticket = _open_ticket(session, conv, reason)
+        ticket = _escalate(session, conv, reason)
+    else:
+        # Rows came back, but rows are not proof the question was answered (a template that
+        # answers half a question returns rows too): only the checker or the user says so.
+        conv.status = "resolved" if verified else "answered"
     session.flush()
     return conv, ticket
 
@@ -89,7 +119,21 @@ def mark_not_solved(session: Session, *, conversation_id: int) -> SupportTicket:
     """The user says the answer did not help: the conversation is unresolved and escalated."""
     conv = get_conversation(session, conversation_id=conversation_id)
     conv.status = "unresolved"
-    return _open_ticket(session, conv, "user_not_solved")
+    return _escalate(session, conv, "user_not_solved")
+
+
+def mark_solved(session: Session, *, conversation_id: int) -> SupportConversation:
+    """The user confirms the answer solved it: the conversation is resolved and the ticket a
+    person still had for it is closed (the customer needs nothing more)."""
+    conv = get_conversation(session, conversation_id=conversation_id)
+    if not any(m.role == "assistant" and m.resolved for m in conv.messages):
+        raise SupportRecordError("there is no answer in this conversation to confirm")
+    conv.status = "resolved"
+    ticket = open_ticket(session, conversation_id=conv.id)
+    if ticket is not None:
+        ticket.status = "closed"
+    session.flush()
+    return conv
 
 
 def set_ticket_status(session: Session, *, ticket_id: int, status: str) -> SupportTicket:
@@ -118,8 +162,16 @@ def conversation_tickets(session: Session, *, conversation_id: int) -> list[Supp
 
 
 def list_tickets(session: Session, *, status: str | None, limit: int) -> list[SupportTicket]:
-    """The newest tickets first, of one status when given."""
-    query = select(SupportTicket).order_by(SupportTicket.id.desc()).limit(limit)
+    """The newest tickets first, of one status when given, with their conversations (the
+    questions a person reads in the list)."""
+    query = (
+        select(SupportTicket)
+        .options(
+            selectinload(SupportTicket.conversation).selectinload(SupportConversation.messages)
+        )
+        .order_by(SupportTicket.id.desc())
+        .limit(limit)
+    )
     if status is not None:
         query = query.where(SupportTicket.status == status)
     return list(session.scalars(query))
@@ -156,6 +208,7 @@ def stats(session: Session) -> dict[str, Any]:
     return {
         "conversations": sum(by_status.values()),
         "resolved": by_status.get("resolved", 0),
+        "awaiting_confirmation": by_status.get("answered", 0),
         "resolution_rate": resolution_rate(session),
         "tickets": {"total": sum(tickets.values()), **tickets},
     }

@@ -10,12 +10,14 @@ from twincore.services.support.models import SupportConversation, SupportMessage
 
 
 def ticket(row: SupportTicket) -> dict[str, Any]:
+    """A ticket with the customer's questions, so a list of tickets says what each is about."""
     return {
         "id": row.id,
         "conversation_id": row.conversation_id,
         "created_at": row.created_at.isoformat(),
         "status": row.status,
         "reason": row.reason,
+        "questions": [m.text for m in row.conversation.messages if m.role == "user"],
         "transcript": row.transcript,
     }
 
@@ -57,15 +59,20 @@ def reply(
     answer: Answer,
     *,
     conversation_id: int,
+    status: str,
+    verified: bool,
     core: str | None,
     opened: SupportTicket | None,
     subgraph: dict[str, Any],
     twincore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One answered question: the grounded answer, what ran, the ticket it opened, if any, and
-    the `twincore` block (every attempt with the checker's verdict)."""
+    the `twincore` block (every attempt with the checker's verdict). `status` is the
+    conversation's: `answered` until the user confirms, unless the checker `verified` it."""
     return {
         "conversation_id": conversation_id,
+        "status": status,
+        "verified": verified,
         "answer": answer.text,
         "intent": answer.intent,
         "resolved": answer.resolved,

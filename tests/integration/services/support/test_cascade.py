@@ -146,6 +146,8 @@ def test_an_accepted_first_answer_does_not_escalate(
         ("first", "swift", "pass")
     ]
     assert reply["resolved"] and reply["core"] == "swift" and reply["ticket"] is None
+    # The checker verified the written query: resolved without asking the customer.
+    assert reply["verified"] and reply["status"] == "resolved"
     expected = store.query("MATCH (c:Customer {country: 'Germany'}) RETURN count(c) AS n")
     assert [list(r.values()) for r in reply["rows"]] == [[expected[0]["n"]]]
     assert "'Germany'" in str(reply["cypher"])
@@ -154,3 +156,5 @@ def test_an_accepted_first_answer_does_not_escalate(
     steps = template["twincore"]["attempts"]
     assert [(a["core"], a["verdict"], a["tokens"]) for a in steps] == [("template", "pass", 0)]
     assert template["core"] is None and template["resolved"]
+    # A template's rows are not proof it answered the question: the customer confirms.
+    assert not template["verified"] and template["status"] == "answered"

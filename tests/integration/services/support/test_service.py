@@ -28,6 +28,7 @@ def test_service_records_and_escalates(
     try:
         ok = service.ask("status of order 10248")
         assert ok["resolved"] and ok["ticket"] is None
+        assert ok["status"] == "answered" and not ok["verified"]  # a template checks nothing
         miss = service.ask("and order 99999?", ok["conversation_id"])
         assert miss["conversation_id"] == ok["conversation_id"]
         assert miss["ticket"]["reason"] == "empty_result"

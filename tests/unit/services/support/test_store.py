@@ -1,5 +1,6 @@
 """The SQL of support: conversations, escalation tickets and the resolution rate over the
-migrated schema."""
+migrated schema. Rows coming back are not a resolution: only the checker's verdict or the
+customer's "solved" counts."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from twincore.services.support.models import SupportMessage, SupportTicket
 from twincore.services.support.store import (
     NotFoundError,
     SupportRecordError,
+    get_conversation,
     mark_not_solved,
+    mark_solved,
     record_exchange,
     resolution_rate,
     set_ticket_status,
+    stats,
 )
 
 FOUND = Answer(
@@ -39,7 +43,9 @@ def test_escalation_and_resolution_rate(database_url: str) -> None:
     try:
         with session_scope(sessions) as s:
             assert resolution_rate(s) is None
-            ok, no_ticket = record_exchange(s, question="status of 10248?", answer=FOUND)
+            ok, no_ticket = record_exchange(
+                s, question="status of 10248?", answer=FOUND, verified=True
+            )
             _, empty_ticket = record_exchange(s, question="status of 99999?", answer=EMPTY)
             _, invalid_ticket = record_exchange(s, question="what is love?", answer=INVALID)
             assert no_ticket is None and empty_ticket and invalid_ticket
@@ -71,5 +77,50 @@ def test_escalation_and_resolution_rate(database_url: str) -> None:
                 set_ticket_status(s, ticket_id=999, status="closed")
             with pytest.raises(SupportRecordError, match="empty"):
                 record_exchange(s, question="  ", answer=FOUND)
+    finally:
+        engine.dispose()
+
+
+def test_an_unverified_answer_counts_only_once_the_customer_confirms(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        with session_scope(sessions) as s:
+            # A template answered half of "status and cost?": rows, but nobody checked the rest.
+            conv, ticket = record_exchange(s, question="status and cost of 10248?", answer=FOUND)
+            assert ticket is None and conv.status == "answered"
+            assert resolution_rate(s) == 0.0
+            assert stats(s)["awaiting_confirmation"] == 1 and stats(s)["resolved"] == 0
+            mark_solved(s, conversation_id=conv.id)
+            assert get_conversation(s, conversation_id=conv.id).status == "resolved"
+            assert resolution_rate(s) == 1.0
+            nothing, _ = record_exchange(s, question="status of 99999?", answer=EMPTY)
+            with pytest.raises(SupportRecordError, match="no answer"):
+                mark_solved(s, conversation_id=nothing.id)
+    finally:
+        engine.dispose()
+
+
+def test_one_unfinished_ticket_per_conversation(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        with session_scope(sessions) as s:
+            conv, empty = record_exchange(s, question="status of 99999?", answer=EMPTY)
+            assert empty is not None and empty.reason == "empty_result"
+            record_exchange(s, question="and 10248?", answer=FOUND, conversation_id=conv.id)
+            again = mark_not_solved(s, conversation_id=conv.id)
+            twice = mark_not_solved(s, conversation_id=conv.id)
+            # The customer's word replaces the reason; the transcript grows; no second ticket.
+            assert again.id == twice.id == empty.id and twice.reason == "user_not_solved"
+            assert "user: and 10248?" in twice.transcript
+            # "Solved" closes it; a later "not solved" opens a fresh one.
+            mark_solved(s, conversation_id=conv.id)
+            assert twice.status == "closed"
+            fresh = mark_not_solved(s, conversation_id=conv.id)
+            assert fresh.id != twice.id and fresh.status == "open"
+            assert len(s.scalars(select(SupportTicket)).all()) == 2
     finally:
         engine.dispose()
