@@ -38,11 +38,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Chromium, and a Chinese font so the writing screen's Chinese styles are legible in screenshots.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the browser tests ..."; \
+	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q . || { \
+		echo "installing Debian's chromium and a Chinese font for the browser tests ..."; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium \
+			fonts-wqy-zenhei >/dev/null; }
 
 # The code sandbox: bubblewrap for isolation, a JDK and g++ for the Java and C++ programs.
 sandbox-tools:

@@ -1,7 +1,7 @@
 """Writing screen: a gallery of the twelve styles with their exemplars; compose on a topic or
-rewrite a text in a style while the candidates stream; the chosen text with its checker report,
-its verdict (met, or unmet with a "Try again" button) and the escalation's attempts, and its
-predicted style; a 1-5 rating and the average satisfaction per style.
+rewrite a text in a style while the candidates stream (with the core writing them); the verdict
+(met, or unmet with each unmet rule and why, and a "Try again" button), the text or best attempt,
+the checker report and the predicted style; a 1-5 rating and the average satisfaction per style.
 
 The handlers take the writing service client (`context.services["writing"]`, bound with
 `functools.partial`) and plain values; any failure reaches the screen as one plain sentence.
@@ -16,10 +16,10 @@ from typing import Any, cast
 import gradio as gr
 
 from twincore.apps import writing_views as views
-from twincore.apps.calls import shown, shown_stream
+from twincore.apps.calls import friendly, shown, shown_stream
 from twincore.platform.components import UiContext
-from twincore.services.writing.generate.run import MAX_CANDIDATES
-from twincore.services.writing.registry import load_styles
+from twincore.services.writing.generate.run import MAX_CANDIDATES, clean_reply
+from twincore.services.writing.registry import get_style, load_styles
 from twincore.services.writing.service import style_dict
 
 PROMPT_LABELS = {"compose": "Topic", "rewrite": "Source text"}
@@ -32,8 +32,8 @@ def gallery() -> list[dict[str, Any]]:
 
 
 def style_names() -> dict[str, str]:
-    """Style id -> English name."""
-    return {s.id: s.name_en for s in load_styles().values()}
+    """Style id -> its name in its own language."""
+    return {s.id: s.display_name for s in load_styles().values()}
 
 
 def prompt_box(mode: str) -> dict[str, Any]:
@@ -60,9 +60,11 @@ async def write(
     revise: bool,
     seed: int | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Stream a run: (progress, text, report rows, score, prediction, draft id, verdict, the
-    try-again button) as it goes; `seed` samples every candidate (what "Try again" sends)."""
-    names, skip = style_names(), gr.skip()
+    """Stream a run: (progress, text, verdict, the try-again button, report rows, prediction,
+    draft id) as it goes; `seed` samples every candidate (what "Try again" sends). The text box
+    shows a candidate as the checker will read it (echoed instructions dropped) and is labelled
+    an attempt, not a result, when the run ends unmet."""
+    names, skip, style = style_names(), gr.skip(), get_style(style_id)
     log: list[str] = []
     text, tokens, current = "", 0, (-1, -1)
     events = service.stream_call(
@@ -76,37 +78,38 @@ async def write(
         max_tokens=int(max_tokens),
         seed=seed,
     )
-    hidden = gr.update(visible=False)
     async for event in shown_stream(events):
         kind = event["event"]
         if kind == "start":
-            log.append(f"writing {names[style_id]} ({mode}) with model {model}")
-            yield "\n".join(log), "", [], "", "", None, "", hidden
+            asked = "the router picks the core" if model == "auto" else f"on the {model} core"
+            log.append(f"writing a {names[style_id]} ({mode}), {asked}")
+            blank = gr.update(value="", label="Text")
+            yield "\n".join(log), blank, "", gr.update(visible=False), [], "", None
         elif kind == "token":
             if (event.get("attempt", 0), event["candidate"]) != current:
                 current, text, tokens = (event.get("attempt", 0), event["candidate"]), "", 0
                 log.append("")
             text, tokens = text + event["text"], tokens + 1
             log[-1] = views.progress_line(event, tokens)
-            yield "\n".join(log), text, skip, skip, skip, skip, skip, skip
+            shown_text = gr.update(value=clean_reply(text, style), label=views.writing_label(event))
+            yield "\n".join(log), shown_text, skip, skip, skip, skip, skip
         elif kind == "draft":
             log[-1] = views.progress_line(event, tokens)
-            yield "\n".join(log), skip, skip, skip, skip, skip, skip, skip
+            yield "\n".join(log), skip, skip, skip, skip, skip, skip
         elif kind == "attempt":
             log.append(views.attempt_line(event))
-            yield "\n".join(log), skip, skip, skip, skip, skip, skip, skip
+            yield "\n".join(log), skip, skip, skip, skip, skip, skip
         elif kind == "result":
             draft = event["draft"]
-            log.append(f"stored draft {draft['id']}")
+            log.append(f"{views.status_of(draft)}: saved as draft {draft['id']}")
             yield (
                 "\n".join(log),
-                draft["text"],
+                gr.update(value=draft["text"], label=views.text_label(draft, names)),
+                views.verdict_markdown(draft, names),
+                gr.update(visible=views.status_of(draft) == "unmet"),
                 views.report_rows(draft["report"]),
-                views.score_line(draft["report"]),
                 views.prediction_line(draft, names),
                 draft["id"],
-                views.verdict_text(draft),
-                gr.update(visible=draft.get("status") == "unmet"),
             )
 
 
@@ -144,7 +147,8 @@ async def rate(
     # The average of the draft's own style (the picker may have moved on since).
     rows, style_line = await satisfaction(service, rated["style"])
     count, mean = rated["ratings"]["count"], rated["ratings"]["average"]
-    draft_line = f"draft {draft_id} rated {stars}/5 (this draft: {mean:.2f} from {count})"
+    plural = "rating" if count == 1 else "ratings"
+    draft_line = f"Draft {draft_id} rated {stars}/5 (this draft: {mean:.2f} from {count} {plural})"
     return draft_line, rows, style_line
 
 
@@ -154,16 +158,15 @@ def build(context: UiContext) -> gr.Blocks:
     with gr.Blocks(title="Twincore writing") as demo:
         gr.Markdown(
             "# Writing in twelve styles\nThe model writes candidates in the style; a checker "
-            "scores each against the style's rules; when none meets them all, the best gets a "
-            "repair naming what failed, then (model auto) the deep core tries. A text that "
-            "still fails is shown as unmet. A classifier says which style the result reads as."
+            "holds each to the style's rules; when none meets them all, the best gets a repair "
+            "naming what failed, then (model auto) the other core tries. A text that still "
+            "fails is shown as **unmet**, never as a finished piece. A classifier says which "
+            "style the result reads as."
         )
         with gr.Tab("Write"):
             with gr.Row():
                 style = gr.Dropdown(
-                    [(views.style_label(s), s["id"]) for s in styles],
-                    value="haiku",
-                    label="Style",
+                    [(views.style_label(s), s["id"]) for s in styles], value="haiku", label="Style"
                 )
                 mode = gr.Radio(["compose", "rewrite"], value="compose", label="Mode")
                 model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
@@ -173,59 +176,61 @@ def build(context: UiContext) -> gr.Blocks:
                     0, MAX_CANDIDATES, value=0, step=1, label="Candidates (0: router budget)"
                 )
                 max_tokens = gr.Slider(16, 1024, value=256, step=8, label="Max tokens")
-                revise = gr.Checkbox(value=True, label="Repair once if a constraint fails")
+                revise = gr.Checkbox(value=True, label="Repair once if a rule fails")
             write_button = gr.Button("Write", variant="primary")
-            progress = gr.Textbox(label="Progress", lines=4, interactive=False)
-            text = gr.Textbox(label="Text", lines=10, interactive=False)
-            score = gr.Textbox(label="Checker score", interactive=False)
-            verdict = gr.Textbox(label="Verdict", lines=2, interactive=False)
-            try_again = gr.Button("Try again", visible=False)
-            tries = gr.State(0)
+            verdict = gr.Markdown(elem_id="writing-verdict")
+            try_again = gr.Button("Try again", visible=False, elem_id="writing-try-again")
+            with gr.Row(equal_height=False):
+                text = gr.Textbox(label="Text", lines=10, interactive=False, scale=3)
+                progress = gr.Textbox(label="Progress", lines=10, interactive=False, scale=2)
             report = gr.Dataframe(
                 headers=views.REPORT_COLUMNS,
+                column_widths=views.REPORT_WIDTHS,
                 label="Checker report",
                 interactive=False,
                 wrap=True,
                 elem_id="writing-report",
             )
             predicted = gr.Textbox(label="Predicted style", interactive=False)
+            tries = gr.State(0)
             draft_id = gr.State(None)
             with gr.Row():
                 stars = gr.Radio(
-                    ["1", "2", "3", "4", "5"], label="Your rating", elem_id="writing-stars"
+                    ["1", "2", "3", "4", "5"], label="Your rating", elem_id="writing-stars", scale=3
                 )
-                rate_button = gr.Button("Rate")
+                rate_button = gr.Button("Rate", scale=1, elem_id="writing-rate")
             rated = gr.Textbox(label="Rating", interactive=False)
             average = gr.Textbox(label="Average satisfaction", interactive=False)
             ratings = gr.Dataframe(
                 headers=views.RATING_COLUMNS,
                 label="Average satisfaction per style",
                 interactive=False,
+                wrap=True,
                 elem_id="writing-ratings",
             )
-        with gr.Tab("Styles"):
+        with gr.Tab("Styles", elem_id="writing-styles"):
             for s in styles:
-                with gr.Accordion(f"{views.style_label(s)} — {s['id']}", open=False):
+                with gr.Accordion(views.style_label(s), open=False):
                     gr.Markdown(views.style_card(s))
 
-        mode.change(prompt_box, inputs=[mode], outputs=[prompt], api_name="prompt_box")
-        show_satisfaction = partial(satisfaction, service)
+        mode.change(friendly(prompt_box), inputs=[mode], outputs=[prompt], api_name="prompt_box")
+        show_satisfaction = friendly(partial(satisfaction, service))
         style.change(
             show_satisfaction, inputs=[style], outputs=[ratings, average], api_name="satisfaction"
         )
         request = [style, mode, model, prompt, candidates, max_tokens, revise]
-        written = [progress, text, report, score, predicted, draft_id, verdict, try_again]
+        written = [progress, text, verdict, try_again, report, predicted, draft_id]
         write_button.click(
-            partial(write, service), inputs=request, outputs=written, api_name="write"
+            friendly(partial(write, service)), inputs=request, outputs=written, api_name="write"
         )
-        try_again.click(next_try, inputs=tries, outputs=tries, api_name="next_try").then(
-            partial(write_again, service),
+        try_again.click(friendly(next_try), inputs=tries, outputs=tries, api_name="next_try").then(
+            friendly(partial(write_again, service)),
             inputs=[*request, tries],
             outputs=written,
             api_name="write_again",
         )
         rate_button.click(
-            partial(rate, service),
+            friendly(partial(rate, service)),
             inputs=[draft_id, stars],
             outputs=[rated, ratings, average],
             api_name="rate",

@@ -27,7 +27,7 @@ def styles() -> None:
 
     table = Table("id", "name", "language", "constraints")
     for s in load_styles().values():
-        table.add_row(s.id, f"{s.name_en} / {s.name_zh}", s.language, str(len(s.constraints)))
+        table.add_row(s.id, s.display_name, s.language, str(len(s.constraints)))
     console.print(table)
 
 

@@ -17,8 +17,11 @@ SYSTEM = (
     "Answer with the text only: no title, no explanation, no quotation marks."
 )
 
+# The human turn names the style and ends on the task: with "Write a text in this style about:
+# {topic}" the 0.5B swift core wrote the haiku and the limerick of our check unmet, and with
+# this turn met (the sonnet still opens with the rules repeated: generate/echo.py drops them).
 COMPOSE = ChatPromptTemplate.from_messages(
-    [("system", SYSTEM), ("human", "Write a text in this style about: {topic}")]
+    [("system", SYSTEM), ("human", "Topic: {topic}\nWrite the {name} on this topic now.")]
 )
 
 REWRITE = ChatPromptTemplate.from_messages(
@@ -42,13 +45,12 @@ REPAIR_TAIL = (
 
 def style_variables(style: Style) -> dict[str, str]:
     """The SYSTEM variables for a style: its names, instructions, rules and exemplars."""
-    name = style.name_en if style.language == "en" else f"{style.name_zh} ({style.name_en})"
     rules = "\n".join(f"- {c.description}" for c in style.constraints)
     exemplars = "\n\n".join(
         f"Example {i}:\n{text}" for i, text in enumerate(style.exemplars, start=1)
     )
     return {
-        "name": name,
+        "name": style.display_name,
         "description": style.description,
         "instructions": style.instructions,
         "rules": rules,

@@ -36,6 +36,12 @@ class Style:
     exemplars: tuple[str, ...]
     constraints: tuple[Constraint, ...]
 
+    @property
+    def display_name(self) -> str:
+        """The name in the style's own language: `Limerick`; `五言绝句 (Five-character
+        quatrain)` (a Chinese style keeps an English gloss for readers of the English screen)."""
+        return self.name_en if self.language == "en" else f"{self.name_zh} ({self.name_en})"
+
 
 def _parse(raw: dict[str, Any], source: Path) -> Style:
     try:

@@ -38,6 +38,7 @@ def style_dict(style: Style, ratings: dict[str, Any] | None = None) -> dict[str,
     return {
         "id": style.id,
         "name": {"en": style.name_en, "zh": style.name_zh},
+        "display_name": style.display_name,
         "language": style.language,
         "description": style.description,
         "exemplars": list(style.exemplars),
@@ -131,10 +132,11 @@ class WritingService:
         seed: int | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The generation as JSON-ready events: `start`, then `token` (reply text of a
-        candidate), `draft` (a checked candidate) and `attempt` (a rung's best, checked) as
-        they come, then `result` with the stored draft (status, text, checker report,
-        predicted style, similarity, id, `twincore`). `revise=False` leaves out the ladder's
-        `repair` rung; `seed` samples every candidate (a "try again" gets new texts).
+        candidate, with its `core` when known), `draft` (a checked candidate) and `attempt` (a
+        rung's best, checked) as they come, then `result` with the stored draft (status, text,
+        checker report, predicted style, similarity, id, `twincore`). `revise=False` leaves
+        out the ladder's `repair` rung; `seed` samples every candidate (a "try again" gets new
+        texts).
 
         The request is validated before the first event, so a caller can answer bad input
         before streaming. Only the chosen draft is stored, after the run: a run cut short
@@ -162,6 +164,7 @@ class WritingService:
                     "step": event.step,
                     "candidate": event.candidate,
                     "revised": event.step == "repair",
+                    "core": event.core,
                     "text": event.text,
                 }
             elif event.kind in ("draft", "attempt") and event.draft is not None:

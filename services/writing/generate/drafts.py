@@ -65,6 +65,9 @@ class WritingEvent:
     step: str = "first"
     twincore: dict[str, Any] | None = None
     """`attempt` events: the escalation so far; `result`: the whole `twincore` block."""
+    core: str | None = None
+    """`text` events: the core writing, when known before the reply ends (None while the
+    router is choosing it for `auto`)."""
 
 
 @dataclass

@@ -39,6 +39,7 @@ from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.errors import Invalid
 from twincore.platform.router.escalation import Ladder, Rung, Tried, Verdict, escalate
 from twincore.platform.router.router import RouterClient
+from twincore.platform.router.types import AUTO
 from twincore.services.writing.checkers import CheckReport, check_text
 from twincore.services.writing.classify.classifier import StyleClassifier, load_classifier
 from twincore.services.writing.forms import form_constraint
@@ -48,8 +49,10 @@ from twincore.services.writing.generate.drafts import (
     WritingResult,
     WritingTask,
 )
+from twincore.services.writing.generate.echo import strip_echo
 from twincore.services.writing.generate.similarity import content_similarity
 from twincore.services.writing.prompts import COMPOSE, REWRITE, repair_turn, style_variables
+from twincore.services.writing.registry import Style
 
 SERVICE = "writing"
 SAMPLING_TEMPERATURE = 0.8
@@ -70,9 +73,11 @@ _META = re.compile(
 )
 
 
-def clean_reply(reply: str) -> str:
+def clean_reply(reply: str, style: Style | None = None) -> str:
     """The text of a reply: without a surrounding code fence, a leading "Here is ...:" line,
-    trailing commentary about the text, and outer blank lines."""
+    trailing commentary about the text, outer blank lines and (given the style) the prompt's
+    instructions echoed at its start or end. The screen shows a streaming reply through this
+    too, so what is shown while it is written is what gets checked."""
     lines = reply.strip().splitlines()
     if lines and lines[0].startswith("```"):
         lines = lines[1:]
@@ -83,7 +88,8 @@ def clean_reply(reply: str) -> str:
         if i > 0 and _META.match(line):
             lines = lines[:i]
             break
-    return "\n".join(lines).strip()
+    text = "\n".join(lines).strip()
+    return strip_echo(text, style) if style is not None else text
 
 
 def first_messages(task: WritingTask) -> list[BaseMessage]:
@@ -231,18 +237,21 @@ class WritingRun:
         if self.constraint is not None:
             options["constraint"] = self.constraint
         reply, core, tokens, decision = "", None, 0, None
+        writer = None if rung.model == AUTO else rung.model  # auto: known once it answered
         async for chunk in self.model.astream(messages, **options):
             if chunk.text:
                 reply += chunk.text
                 self._events.put_nowait(
-                    WritingEvent("text", index, text=chunk.text, attempt=attempt, step=rung.step)
+                    WritingEvent(
+                        "text", index, text=chunk.text, attempt=attempt, step=rung.step, core=writer
+                    )
                 )
             meta = chunk.response_metadata
             if meta.get("decision"):
                 decision, core = meta["decision"], meta.get("core")
             if chunk.usage_metadata:
                 tokens = chunk.usage_metadata["output_tokens"]
-        text = clean_reply(reply)
+        text = clean_reply(reply, self.task.style)
         similarity = (
             content_similarity(self.task.prompt, text) if self.task.mode == "rewrite" else None
         )

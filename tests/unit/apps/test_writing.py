@@ -1,5 +1,6 @@
-"""The writing screen's handlers over a fake service client: events become the screen's values,
-and any failure (however wrapped) becomes one plain sentence in a `gr.Error`."""
+"""The writing screen's handlers over a fake service client: events become the screen's values
+(the streaming text without echoed rules, an unmet run as an attempt with its verdict and the
+"Try again" button), and any failure (however wrapped) becomes one plain sentence."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 
 from twincore.apps import writing
 from twincore.platform.errors import Invalid
+from twincore.services.writing.checkers import check_text
+from twincore.services.writing.generate.drafts import report_dict
+from twincore.services.writing.registry import get_style
 
 pytestmark = pytest.mark.anyio
 
@@ -43,6 +47,55 @@ class FakeWriting:
 async def collect(service: FakeWriting, prompt: str = "rain") -> list[tuple[Any, ...]]:
     run = writing.write(service, "haiku", "compose", "swift", prompt, 0, 64, True)
     return [values async for values in run]
+
+
+SIX_SYLLABLES = "An ancient stone lantern\nholds a puddle of spring rain\na frog wakes inside"
+
+
+def unmet_run() -> list[dict[str, Any]]:
+    report = report_dict(check_text(get_style("haiku"), SIX_SYLLABLES))
+    where = {"attempt": 0, "step": "first", "candidate": 0, "revised": False, "core": "swift"}
+    pieces = ["- three lines\n", "- 5-7-5 syllables\n", SIX_SYLLABLES]
+    draft = {"id": 3, "style": "haiku", "status": "unmet", "text": SIX_SYLLABLES,
+             "report": report, "core": "swift", "predicted_style": "haiku", "similarity": None,
+             "created_at": "2025-12-05T19:32:10.123456", "twincore": None}  # fmt: skip
+    return [
+        {"event": "start", "style": "haiku", "mode": "compose", "model": "swift"},
+        *({"event": "token", **where, "text": piece} for piece in pieces),
+        {"event": "draft", **where, "text": SIX_SYLLABLES, "report": report},
+        {"event": "result", "draft": draft},
+    ]
+
+
+async def test_an_unmet_run_is_an_attempt_with_its_reasons_and_try_again() -> None:
+    values = await collect(FakeWriting(unmet_run()))
+    progress, text, verdict, again, rows, predicted, draft_id = values[-1]
+    # While it streams, the rules the model repeated are not shown as the text.
+    streamed = [v[1]["value"] for v in values if isinstance(v[1], dict) and v[1].get("label")]
+    assert streamed[1] == "" and streamed[-2] == SIX_SYLLABLES
+    assert values[2][1]["label"] == "Being written: candidate 1 on the swift core"
+    assert text["value"] == SIX_SYLLABLES and text["label"].startswith("Best attempt: unmet")
+    assert "Unmet" in verdict and "**5-7-5 syllables**: line 1 has 6 syllables" in verdict
+    assert "Saved as draft 3, 5 Dec 2025 19:32." in verdict
+    assert again["visible"] is True and draft_id == 3
+    assert rows[1][:2] == ["5-7-5 syllables", "unmet"]
+    assert progress.endswith("unmet: saved as draft 3") and predicted.startswith("Haiku: ")
+
+
+async def test_try_again_sends_a_new_seed() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Recording(FakeWriting):
+        async def stream_call(self, method: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
+            sent.append(fields)
+            async for event in super().stream_call(method):
+                yield event
+
+    service = Recording(unmet_run())
+    tries = writing.next_try(writing.next_try(0))
+    run = writing.write_again(service, "haiku", "compose", "swift", "rain", 0, 64, True, tries)
+    assert [v async for v in run][-1][6] == 3
+    assert sent[0]["seed"] == 2 and sent[0]["prompt"] == "rain"
 
 
 async def test_a_failure_is_one_plain_sentence() -> None:

@@ -19,7 +19,9 @@ from twincore.platform.embedded import build_embedded_app, serve_in_background
 from twincore.platform.settings import Settings
 from twincore.services.writing.component import COMPONENTS
 from twincore.services.writing.generate.run import clean_reply
+from twincore.services.writing.registry import get_style
 
+HAIKU_STYLE = get_style("haiku")
 HAIKU = {"style": "haiku", "topic": "autumn rain", "model": "swift", "stream": True}
 
 
@@ -67,7 +69,7 @@ def test_compose_streams_tokens_drafts_then_the_stored_result(http: httpx.Client
             and data["candidate"] == draft["candidate"]
             and data["revised"] == draft["revised"]
         ]
-        assert tokens and clean_reply("".join(tokens)) == draft["text"]
+        assert tokens and clean_reply("".join(tokens), HAIKU_STYLE) == draft["text"]
         assert draft["core"] == "swift" and draft["report"]["constraints"]
     assert kinds.index("token") < kinds.index("draft")  # tokens stream before the check
 
