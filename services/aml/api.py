@@ -1,12 +1,15 @@
 """REST routes of the AML service, mounted at `/v1/aml`: datasets, runs, alerts, cases,
-narratives. Routes stay thin: validate the body, call the service; its errors (the platform
+narratives. Alerts are deduplicated across runs (same dataset, account and patterns: same
+alert id); opening a case for an account that has one returns that case (200, `existing`).
+Routes stay thin: validate the body, call the service; its errors (the platform
 family) are mapped to statuses once, by the gateway."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from twincore.services.aml.errors import UploadTooLarge
@@ -113,13 +116,26 @@ def build_api(service: Any) -> APIRouter:
     async def alerts(run_id: int) -> Any:
         return await service.list_alerts(run_id)
 
+    @api.get("/runs/{run_id}/alerts.csv", response_class=PlainTextResponse)
+    async def alerts_csv(run_id: int) -> PlainTextResponse:
+        text = await service.alerts_csv(run_id)
+        disposition = f'attachment; filename="aml-run-{run_id}-alerts.csv"'
+        return PlainTextResponse(
+            text, media_type="text/csv", headers={"Content-Disposition": disposition}
+        )
+
     @api.get("/alerts/{alert_id}")
     async def alert(alert_id: int) -> Any:
         return await service.get_alert(alert_id)
 
     @api.post("/cases", status_code=201)
-    async def open_case(body: OpenCaseRequest) -> Any:
-        return await service.open_case(body.alert_id, actor=body.actor, assignee=body.assignee)
+    async def open_case(body: OpenCaseRequest, response: Response) -> Any:
+        """201 with a new case; 200 with the existing one (`existing: true`) when the alert or
+        its account already has a case: one active case per account, never a second."""
+        case = await service.open_case(body.alert_id, actor=body.actor, assignee=body.assignee)
+        if case["existing"]:
+            response.status_code = 200
+        return case
 
     @api.get("/cases")
     async def list_cases(

@@ -112,13 +112,34 @@ class DetectionRun(Base):
 
 
 class AlertRecord(Base):
-    """A ranked alert of a run: the subject account, its score, why, and the subgraph shown."""
+    """A ranked alert: the subject account, its score, why, and the subgraph shown.
+
+    One row per (dataset, fingerprint): a later run that raises the same account with the same
+    patterns updates the row (run, rank, score, evidence) instead of adding a copy, so the alert
+    keeps its id and its case."""
 
     __tablename__ = "aml_alerts"
-    __table_args__ = (UniqueConstraint("run_id", "rank"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "rank"),
+        Index("ix_aml_alerts_dataset_id_fingerprint", "dataset_id", "fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("aml_runs.id", ondelete="CASCADE"), index=True)
+    """The latest run that raised the alert."""
+    dataset_id: Mapped[int | None] = mapped_column(Integer)
+    fingerprint: Mapped[str | None] = mapped_column(String(300))
+    """`<account key>:<patterns, sorted, joined by +>`: what makes two runs' alerts the same."""
+    first_run_id: Mapped[int | None] = mapped_column(Integer)
+    runs_seen: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    hits: Mapped[int | None] = mapped_column(Integer)
+    """Pattern hits the account takes part in."""
+    amount: Mapped[float | None] = mapped_column(Float)
+    """The money moved by the hits' transactions (in `currency`, the most common one)."""
+    currency: Mapped[str | None] = mapped_column(String(32))
+    first_ts: Mapped[int | None] = mapped_column(BigInteger)
+    """When the hits' transactions start and end (Unix seconds, UTC)."""
+    last_ts: Mapped[int | None] = mapped_column(BigInteger)
     rank: Mapped[int] = mapped_column(Integer)
     account_key: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)

@@ -9,10 +9,12 @@ escalation as `twincore`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from twincore.platform.router.router import RouterClient
 from twincore.platform.router.setup import service_ladder
 from twincore.platform.settings import Settings
 from twincore.services.aml import views
+from twincore.services.aml.alerts import store_run_alerts
 from twincore.services.aml.cases import workflow
 from twincore.services.aml.detect.classifier import RiskModel
 from twincore.services.aml.detect.pipeline import detect
@@ -143,21 +146,16 @@ class AmlService:
             raise
         with session_scope(self._sessions) as session:
             finished = session.get_one(DetectionRun, run_id)
-            for rank, alert in enumerate(result.alerts, start=1):
-                session.add(
-                    AlertRecord(
-                        run_id=run_id,
-                        rank=rank,
-                        account_key=int(alert.subject_account),
-                        score=float(alert.score),
-                        patterns=list(alert.patterns),
-                        reasons=list(alert.reasons),
-                        transactions=[int(t) for t in alert.transactions],
-                        accounts=[int(a) for a in alert.accounts],
-                    )
-                )
+            counts = store_run_alerts(
+                session,
+                run_id=run_id,
+                dataset_id=dataset_id,
+                alerts=result.alerts,
+                hits=result.hits,
+                dataset=dataset,
+            )
             finished.status, finished.finished_at = "done", views.now()
-            finished.stats = views.run_stats(result)
+            finished.stats = {**views.run_stats(result), **counts}
             session.flush()
             return views.run(finished, alerts=len(result.alerts))
 
@@ -184,16 +182,23 @@ class AmlService:
             run = get_row(session, DetectionRun, run_id, "run")
             query = select(AlertRecord).where(AlertRecord.run_id == run_id)
             alerts = list(session.scalars(query.order_by(AlertRecord.rank)))
-            names = views.account_names(session, run.dataset_id, (a.account_key for a in alerts))
-            open_cases = views.cases_by_alert(session, run_id)
-            return [views.alert(a, names, open_cases.get(a.id)) for a in alerts]
+            keys = [a.account_key for a in alerts]
+            names = views.account_names(session, run.dataset_id, keys)
+            cases = views.cases_by_account(session, run.dataset_id, keys)
+            return [views.alert(a, names, cases.get(a.account_key)) for a in alerts]
+
+    def alerts_csv(self, run_id: int) -> str:
+        """The run's alerts as CSV text (one row per alert, the table's columns)."""
+        return views.alerts_csv(self.list_alerts(run_id))
 
     def get_alert(self, alert_id: int) -> dict[str, Any]:
         """The alert with its subgraph: accounts and transactions in time order."""
         with session_scope(self._sessions) as session:
             alert = get_row(session, AlertRecord, alert_id, "alert")
             run = session.get_one(DetectionRun, alert.run_id)
-            case_id = views.cases_by_alert(session, run.id).get(alert.id)
+            case_id = views.cases_by_account(session, run.dataset_id, [alert.account_key]).get(
+                alert.account_key
+            )
             body = views.alert(alert, {}, case_id)
             body["subgraph"] = views.subgraph(session, run.dataset_id, alert)
             body["account"] = next(
@@ -206,9 +211,13 @@ class AmlService:
     def open_case(
         self, alert_id: int, *, actor: str, assignee: str | None = None
     ) -> dict[str, Any]:
+        """Open the alert's case; `existing` is true when the alert or its account already had
+        one (one active case per account), which is returned unchanged instead."""
         with session_scope(self._sessions) as session:
-            case = workflow.open_case(session, alert_id=alert_id, actor=actor, assignee=assignee)
-            return views.case(session, case)
+            case, opened = workflow.open_case(
+                session, alert_id=alert_id, actor=actor, assignee=assignee
+            )
+            return {**views.case(session, case), "existing": not opened}
 
     def list_cases(self, status: str | None = None) -> list[dict[str, Any]]:
         if status is not None and status not in workflow.STATUSES:
@@ -278,21 +287,57 @@ class AmlService:
         its numbers and sections against the facts, repair or escalate while the check fails,
         store the narrative that stands as the next version; it carries `twincore` (attempts,
         verdict, decision)."""
-        facts = self.case_facts(case_id)
-        escalation = await draft_sar(
-            self._router, facts, model=model, max_tokens=max_tokens, ladder=self._ladder
+        events = self.draft_events(case_id, actor=actor, model=model, max_tokens=max_tokens)
+        async for event in events:
+            if event["event"] == "result":
+                result: dict[str, Any] = event["narrative"]
+                return result
+        raise RuntimeError("the draft ended without a result")
+
+    async def draft_events(
+        self,
+        case_id: int,
+        *,
+        actor: str,
+        model: str = "deep",
+        max_tokens: int = NARRATIVE_MAX_TOKENS,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """`draft_narrative` as JSON-ready events: `start` (model, max_tokens), then per
+        attempt `attempt_start` (step, model), `token` (text as written) and `attempt` (core,
+        passed, reasons), then `result` with the stored narrative. Closing the stream early
+        (a Cancel) stops the core's generation and stores nothing."""
+        facts = await asyncio.to_thread(self.case_facts, case_id)
+        events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        drafting = asyncio.create_task(
+            draft_sar(
+                self._router,
+                facts,
+                model=model,
+                max_tokens=max_tokens,
+                ladder=self._ladder,
+                on_event=events.put_nowait,
+            )
         )
-        block = escalation.as_dict()
+        drafting.add_done_callback(lambda _task: events.put_nowait(None))
+        try:
+            yield {"event": "start", "case_id": case_id, "model": model, "max_tokens": max_tokens}
+            while (event := await events.get()) is not None:
+                yield event
+            escalation = drafting.result()
+        finally:
+            drafting.cancel()
         logger.info("case %s narrative: %s", case_id, summarize(escalation.attempts))
-        return self._store_narrative(
+        stored = await asyncio.to_thread(
+            self._store_narrative,
             case_id,
             text=escalation.answer.text,
             facts=facts,
             source="draft",
             author=actor,
             core=escalation.core,
-            twincore=block,
+            twincore=escalation.as_dict(),
         )
+        yield {"event": "result", "narrative": stored}
 
     def edit_narrative(self, case_id: int, *, text: str, actor: str) -> dict[str, Any]:
         """An analyst's version: kept as written, checked like a draft."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -95,13 +97,23 @@ def account_labels(session: Session, dataset_id: int, keys: Iterable[int]) -> di
     return {key: label for key, label in rows}
 
 
-def cases_by_alert(session: Session, run_id: int) -> dict[int, int]:
+def cases_by_account(session: Session, dataset_id: int, keys: Iterable[int]) -> dict[int, int]:
+    """The case each account is worked in: its active case, else its latest closed one."""
+    runs = select(DetectionRun.id).where(DetectionRun.dataset_id == dataset_id)
     rows = session.execute(
-        select(Case.alert_id, Case.id)
+        select(AlertRecord.account_key, Case.id, Case.status)
         .join(AlertRecord, AlertRecord.id == Case.alert_id)
-        .where(AlertRecord.run_id == run_id)
+        .where(AlertRecord.run_id.in_(runs), AlertRecord.account_key.in_(sorted(set(keys))))
+        .order_by(Case.id)
     )
-    return {alert_id: case_id for alert_id, case_id in rows}
+    found: dict[int, int] = {}
+    active: set[int] = set()
+    for key, case_id, status in rows:
+        if key not in active:
+            found[key] = case_id
+        if status != "closed":
+            active.add(key)
+    return found
 
 
 def alert(row: AlertRecord, names: dict[int, str], case_id: int | None) -> dict[str, Any]:
@@ -116,8 +128,49 @@ def alert(row: AlertRecord, names: dict[int, str], case_id: int | None) -> dict[
         "reasons": row.reasons,
         "transactions": len(row.transactions),
         "accounts": len(row.accounts),
+        "hits": row.hits,
+        "amount": row.amount,
+        "currency": row.currency,
+        "first_at": _epoch(row.first_ts),
+        "last_at": _epoch(row.last_ts),
+        "first_run_id": row.first_run_id or row.run_id,
+        "runs_seen": row.runs_seen,
         "case_id": case_id,
     }
+
+
+ALERT_CSV_FIELDS = (
+    "alert_id",
+    "rank",
+    "account",
+    "score",
+    "patterns",
+    "hits",
+    "amount",
+    "currency",
+    "first_at",
+    "last_at",
+    "runs_seen",
+    "case_id",
+    "reasons",
+)
+
+
+def alerts_csv(alerts: list[dict[str, Any]]) -> str:
+    """Alerts as CSV text: the columns above, lists joined by "; ", times in ISO UTC."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ALERT_CSV_FIELDS)
+    for row in alerts:
+        values = {**row, "alert_id": row["id"]}
+        values["patterns"] = "; ".join(row["patterns"])
+        values["reasons"] = "; ".join(row["reasons"])
+        writer.writerow(["" if values[f] is None else values[f] for f in ALERT_CSV_FIELDS])
+    return buffer.getvalue()
+
+
+def _epoch(ts: int | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat() if ts is not None else None
 
 
 def _transactions(session: Session, dataset_id: int, txns: list[int]) -> list[AmlTransaction]:

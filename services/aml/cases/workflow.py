@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from twincore.platform.db.base import utcnow
 from twincore.services.aml.errors import CaseError
-from twincore.services.aml.models import AlertRecord, Case, CaseEvent, Narrative
+from twincore.services.aml.models import AlertRecord, Case, CaseEvent, DetectionRun, Narrative
 from twincore.services.aml.store import get_row
 
 STATUSES = ("open", "investigating", "escalated", "sar_filed", "closed")
@@ -27,17 +27,45 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def open_case(session: Session, *, alert_id: int, actor: str, assignee: str | None = None) -> Case:
-    """Open the case of an alert (one case per alert)."""
-    get_row(session, AlertRecord, alert_id, "alert")
+def open_case(
+    session: Session, *, alert_id: int, actor: str, assignee: str | None = None
+) -> tuple[Case, bool]:
+    """The case to work an alert in, and whether it was opened now.
+
+    One case per alert, and one active (not closed) case per account: when the alert already
+    has a case, or its account has an active case from another alert (another run's or another
+    pattern's), that case is returned and nothing is written. A new case is opened and audited
+    otherwise."""
+    alert = get_row(session, AlertRecord, alert_id, "alert")
     existing = session.scalar(select(Case).where(Case.alert_id == alert_id))
+    if existing is None:
+        existing = active_case_of_account(session, alert)
     if existing is not None:
-        raise CaseError(f"alert {alert_id} already has case {existing.id}")
+        return existing, False
     case = Case(alert_id=alert_id, status="open", assignee=_clean(assignee))
     session.add(case)
     session.flush()
     _audit(session, case, actor=actor, kind="opened", to_status="open", detail=case.assignee)
-    return case
+    return case, True
+
+
+def active_case_of_account(session: Session, alert: AlertRecord) -> Case | None:
+    """The account's case that is not closed, from any alert on the same dataset."""
+    dataset_id = alert.dataset_id
+    if dataset_id is None:  # a row from before alerts knew their dataset
+        dataset_id = session.get_one(DetectionRun, alert.run_id).dataset_id
+    runs = select(DetectionRun.id).where(DetectionRun.dataset_id == dataset_id)
+    query = (
+        select(Case)
+        .join(AlertRecord, AlertRecord.id == Case.alert_id)
+        .where(
+            AlertRecord.run_id.in_(runs),
+            AlertRecord.account_key == alert.account_key,
+            Case.status != "closed",
+        )
+        .order_by(Case.id)
+    )
+    return session.scalars(query).first()
 
 
 def get_case(session: Session, case_id: int) -> Case:

@@ -10,8 +10,9 @@ the last one (or an earlier one with strictly more partial credit) with its fail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
@@ -71,6 +72,10 @@ def _messages(facts: dict[str, Any], rung: Rung) -> list[BaseMessage]:
     return messages
 
 
+DraftEvent = dict[str, Any]
+"""`attempt_start` (step, model), `token` (text) and `attempt` (step, core, passed, reasons)."""
+
+
 async def draft_sar(
     router: RouterClient,
     facts: dict[str, Any],
@@ -78,22 +83,42 @@ async def draft_sar(
     model: str,
     max_tokens: int,
     ladder: Ladder | None = None,
+    on_event: Callable[[DraftEvent], None] | None = None,
 ) -> Escalation[NarrativeDraft]:
     """The narrative a core (`deep`, `swift` or `auto`) writes from the fact sheet only,
-    checked and escalated; `.as_dict()` is the result's `twincore` block."""
+    checked and escalated; `.as_dict()` is the result's `twincore` block. `on_event` sees each
+    attempt start, its text as it is written and its verdict (for a streaming screen)."""
     chat = TwincoreChatModel.for_service(router, SERVICE, max_tokens=max_tokens, temperature=0.0)
+    tell = on_event or (lambda _event: None)
 
     async def attempt(rung: Rung) -> Tried[NarrativeDraft]:
-        reply = await chat.ainvoke(_messages(facts, rung), model=rung.model)
-        text = str(reply.content).strip()
+        tell({"event": "attempt_start", "step": rung.step, "model": rung.model})
+        text, meta, usage = "", cast(dict[str, Any], {}), None
+        async for chunk in chat.astream(_messages(facts, rung), model=rung.model):
+            if chunk.text:
+                text += chunk.text
+                tell({"event": "token", "text": chunk.text})
+            if chunk.response_metadata:
+                meta = chunk.response_metadata
+            usage = chunk.usage_metadata or usage
+        text = text.strip()
         check = check_narrative(text, facts)
-        meta = reply.response_metadata
         cut_off = meta.get("finish_reason") == "length"
-        usage = reply.usage_metadata
+        verdict = narrative_verdict(check, cut_off=cut_off)
+        core = meta.get("core") or rung.model
+        tell(
+            {
+                "event": "attempt",
+                "step": rung.step,
+                "core": core,
+                "passed": verdict.passed,
+                "reasons": list(verdict.reasons),
+            }
+        )
         return Tried(
             NarrativeDraft(text, check),
-            narrative_verdict(check, cut_off=cut_off),
-            core=meta.get("core") or rung.model,
+            verdict,
+            core=core,
             text=text,
             prompt_tokens=usage["input_tokens"] if usage else 0,
             completion_tokens=usage["output_tokens"] if usage else 0,

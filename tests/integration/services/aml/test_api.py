@@ -122,8 +122,25 @@ async def test_detection_alerts_cases_and_narratives(client: httpx.AsyncClient) 
     )
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
-    twice = await client.post("/v1/aml/cases", json={"alert_id": alert["id"], "actor": "ana"})
-    assert twice.status_code == 422 and "already has" in twice.text
+    assert opened.json()["existing"] is False
+    # The same account again: its existing case comes back (200), no second case is opened.
+    twice = await client.post("/v1/aml/cases", json={"alert_id": alert["id"], "actor": "bo"})
+    assert twice.status_code == 200 and twice.json()["existing"] is True
+    assert twice.json()["id"] == case_id
+
+    # Detection again: the same alerts keep their ids (and the case), seen by two runs.
+    rerun = await client.post(
+        "/v1/aml/runs", json={"dataset_id": dataset.json()["id"], "budget": 20}
+    )
+    assert rerun.json()["stats"]["new"] == 0
+    again = (await client.get(f"/v1/aml/runs/{rerun.json()['id']}/alerts")).json()
+    assert [a["id"] for a in again] == [a["id"] for a in alerts]
+    assert again[0]["runs_seen"] == 2 and again[0]["case_id"] == case_id
+    assert all(a["amount"] > 0 and a["hits"] >= 1 for a in again)
+    exported = await client.get(f"/v1/aml/runs/{rerun.json()['id']}/alerts.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.strip().splitlines()
+    assert lines[0].startswith("alert_id,rank,account") and len(lines) == len(again) + 1
     refused = await client.post(
         f"/v1/aml/cases/{case_id}/status", json={"status": "closed", "actor": "ana"}
     )

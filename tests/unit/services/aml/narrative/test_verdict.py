@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.unit.services.aml.narrative.test_narrative import GOOD, _facts
-from twincore.apps.aml import _check_report
+from twincore.apps.aml_views import check_report
 from twincore.platform.router.escalation import Verdict
 from twincore.services.aml.narrative.check import check_narrative
 from twincore.services.aml.narrative.draft import narrative_verdict
@@ -52,11 +52,11 @@ def test_the_screen_shows_attempts_and_the_unmet_reasons() -> None:
         ],
     }
     check = {"ok": False, "mismatches": [], "missing_sections": ["HOW"], "dates_in_order": True}
-    shown = _check_report(_entry(check, block))
+    shown = check_report(_entry(check, block))
     assert "- sections missing or empty: HOW:" in shown
     assert shown.endswith("Attempts: swift fail -> swift repair fail")
     passed = {**block, "verdict": {"passed": True, "reasons": [], "score": 1.0}}
-    ok = _check_report(_entry({**check, "ok": True}, passed))
+    ok = check_report(_entry({**check, "ok": True}, passed))
     assert ok.startswith("✅") and "Attempts:" in ok
-    edit = _check_report(_entry(check, None))
+    edit = check_report(_entry(check, None))
     assert "missing sections: HOW" in edit and "Attempts" not in edit
