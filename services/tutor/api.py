@@ -84,6 +84,10 @@ class AttemptRequest(BaseModel):
     problem: ProblemText
     steps: Steps = Field(..., min_length=1)
     hints_used: int = Field(0, ge=0, le=100)
+    solution_seen: bool = Field(
+        False,
+        description="the worked solution was shown before this attempt: it counts as failed",
+    )
 
 
 def build_api(service: Any) -> APIRouter:
@@ -146,7 +150,9 @@ def build_api(service: Any) -> APIRouter:
 
     @api.post("/sessions/{session_id}/attempts")
     async def attempt(session_id: int, body: AttemptRequest) -> Any:
-        return await service.attempt(session_id, body.problem, body.steps, body.hints_used)
+        return await service.attempt(
+            session_id, body.problem, body.steps, body.hints_used, body.solution_seen
+        )
 
     @api.get("/mastery/{student}")
     async def mastery(student: Student) -> Any:

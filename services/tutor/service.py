@@ -46,6 +46,7 @@ HINTS = {"domain": "math"}
 def step_dict(step: WorkedStep) -> dict[str, Any]:
     return {
         "math": step.text(),
+        "latex": step.latex(),
         "reason": step.reason,
         "verified": step.verified,
         "domain_change": step.domain_change,
@@ -123,6 +124,7 @@ class TutorService:
             "skills": self._skills(solution, problem),
             "steps": [step_dict(step) for step in solution.steps],
             "answer": solution.answer,
+            "answer_latex": solution.steps[-1].latex(),
             "all_verified": solution.all_verified,
         }
 
@@ -213,9 +215,17 @@ class TutorService:
         return store.list_sessions(self.sessions, student, limit)
 
     def attempt(
-        self, session_id: int, problem: str, steps: list[str], hints_used: int = 0
+        self,
+        session_id: int,
+        problem: str,
+        steps: list[str],
+        hints_used: int = 0,
+        solution_seen: bool = False,
     ) -> dict[str, Any]:
-        """Grade the student's steps, store the attempt and update mastery of its skills."""
+        """Grade the student's steps, store the attempt and update mastery of its skills.
+
+        `solution_seen`: the student saw the worked solution of this problem before the
+        attempt. Such an attempt counts as a failed one (see `store.record_attempt`)."""
         store.get_session(self.sessions, session_id)  # a missing session: NotFound before grading
         solution, cleaned, graded = self._grade(problem, steps)
         wrong = graded.first_wrong
@@ -231,6 +241,7 @@ class TutorService:
             complete=graded.complete,
             first_wrong=_result_dict(wrong, cleaned) if wrong else None,
             hints_used=hints_used,
+            solution_seen=solution_seen,
         )
 
     def mastery(self, student: str) -> dict[str, Any]:
@@ -245,10 +256,12 @@ class TutorService:
                     "id": skill.id,
                     "name": skill.name,
                     "topic": skill.topic,
+                    "topic_name": self.tree.topics[skill.topic].name,
                     "p_known": round(known(self.tree, values, skill.id), 4),
                     "attempts": row["attempts"],
                     "correct": row["correct"],
                     "state": skill_state(self.tree, values, skill),
+                    "updated_at": row.get("updated_at"),
                 }
             )
         return {

@@ -146,6 +146,8 @@ def attempt_dict(row: TutorAttempt) -> dict[str, Any]:
         "first_wrong": row.first_wrong,
         "hints_used": row.hints_used,
         "mastery": row.mastery,
+        # Right steps not counted as correct happen only after the solution was seen.
+        "solved_after_seeing": row.complete and row.first_wrong is None and not row.correct,
     }
 
 
@@ -200,9 +202,17 @@ def record_attempt(
     complete: bool,
     first_wrong: dict[str, Any] | None,
     hints_used: int,
+    solution_seen: bool = False,
 ) -> dict[str, Any]:
     """Store a graded attempt and update the student's mastery of each of its skills, together
-    (one transaction: both or neither). `NotFound` for no session."""
+    (one transaction: both or neither). `NotFound` for no session.
+
+    An attempt made after seeing the worked solution is stored and traced as a failed one,
+    whatever its steps: copying the solution shows the student can follow it, not that they
+    could find it. This is how knowledge tracing scores a bottom-out hint (the Cognitive
+    Tutor's convention: asking for the answer is evidence of not knowing it), and unlike "no
+    attempt" it keeps a reveal-then-copy loop from being free. Its steps' own verdict stays in
+    `complete` and `first_wrong` (`solved_after_seeing` in the attempt's view)."""
     if hints_used < 0:
         raise Invalid("hints_used cannot be negative", param="hints_used")
     skill_ids = list(dict.fromkeys(skills))
@@ -218,6 +228,7 @@ def record_attempt(
             .with_for_update()  # two attempts of one student at once must not lose an update
         )
         current = {m.skill_id: m for m in session.scalars(query)}
+        counted = correct and not solution_seen
         changes: dict[str, Any] = {}
         for skill_id in skill_ids:
             mastery = current.get(skill_id)
@@ -231,16 +242,16 @@ def record_attempt(
                 )
                 session.add(mastery)
             before = mastery.p_known
-            mastery.p_known = bkt_update(before, correct, tree.bkt)
+            mastery.p_known = bkt_update(before, counted, tree.bkt)
             mastery.attempts += 1
-            mastery.correct += int(correct)
+            mastery.correct += int(counted)
             changes[skill_id] = {"before": round(before, 6), "after": round(mastery.p_known, 6)}
         attempt = TutorAttempt(
             problem=problem,
             kind=kind,
             skills=skill_ids,
             steps=steps,
-            correct=correct,
+            correct=counted,
             complete=complete,
             first_wrong=first_wrong,
             hints_used=hints_used,
@@ -252,12 +263,18 @@ def record_attempt(
 
 
 def mastery_rows(sessions: sessionmaker[Session], student: str) -> dict[str, dict[str, Any]]:
-    """A student's stored mastery per skill: `p_known`, `attempts`, `correct`."""
+    """A student's stored mastery per skill: `p_known`, `attempts`, `correct`, `updated_at`
+    (ISO, UTC)."""
     check_student(student)
     query = select(TutorMastery).where(TutorMastery.student == student)
     with session_scope(sessions) as session:
         return {
-            m.skill_id: {"p_known": m.p_known, "attempts": m.attempts, "correct": m.correct}
+            m.skill_id: {
+                "p_known": m.p_known,
+                "attempts": m.attempts,
+                "correct": m.correct,
+                "updated_at": m.updated_at.isoformat(),
+            }
             for m in session.scalars(query)
         }
 

@@ -39,10 +39,17 @@ def known(tree: KnowledgeTree, mastery: Mapping[str, float], skill_id: str) -> f
 
 
 def skill_state(tree: KnowledgeTree, mastery: Mapping[str, float], skill: Skill) -> SkillState:
-    """`mastered` at the mastery threshold, `open` when every prerequisite reaches the unlock
-    threshold, else `locked`."""
+    """`mastered` at the mastery threshold; `open` when every prerequisite reaches the unlock
+    threshold or the student has already practised the skill; else `locked`.
+
+    `mastery` holds the skills a student has attempted. Any problem can be typed and practised,
+    so a skill whose P(known) is moving by practice is not shown as locked: locks say what the
+    tutor will not recommend yet, not what the student may not try.
+    """
     if known(tree, mastery, skill.id) >= tree.mastered:
         return "mastered"
+    if skill.id in mastery:
+        return "open"
     if all(known(tree, mastery, r) >= tree.unlock for r in skill.requires):
         return "open"
     return "locked"
@@ -55,7 +62,9 @@ class Recommendation:
 
 
 def recommend(tree: KnowledgeTree, mastery: Mapping[str, float]) -> Recommendation:
-    """The first open, not yet mastered skill in curriculum (tree) order."""
+    """The first open, not yet mastered skill in curriculum (tree) order. The shipped tree lists
+    prerequisites first, so a skill opened early by practice does not move ahead of the
+    prerequisites still to learn."""
     for skill in tree.skills.values():
         if skill_state(tree, mastery, skill) != "open":
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy  # type: ignore[import-untyped]
+from sympy.printing.latex import LatexPrinter  # type: ignore[import-untyped]
 
 from twincore.services.tutor.steps.checker import Verdict, compare, is_statement, solution_set
 from twincore.services.tutor.steps.parsing import Step
@@ -34,6 +35,38 @@ class WorkedStep:
     def text(self) -> str:
         """Plain-text rendering (`x = 2 or x = -3`, `no real solution`, `2*x + y = 5; ...`)."""
         return render(self.math)
+
+    def latex(self) -> str:
+        """LaTeX for the screen (`3 x = 15`, `\\frac{d}{d x} x^{2}`); no `$` delimiters."""
+        return latex(self.math)
+
+
+def latex(math: Step) -> str:
+    """Render a step as LaTeX, joined the way `render` joins its parts."""
+    if isinstance(math, tuple):
+        return r",\quad ".join(latex(part) for part in math)
+    if math is sympy.false:
+        return r"\text{no real solution}"
+    if isinstance(math, sympy.Or):
+        return r" \quad\text{or}\quad ".join(latex(arg) for arg in math.args)
+    if isinstance(math, sympy.Eq):
+        return f"{_LATEX.doprint(math.lhs)} = {_LATEX.doprint(math.rhs)}"
+    return str(_LATEX.doprint(math))
+
+
+class _StepLatex(LatexPrinter):  # type: ignore[misc]
+    """SymPy's LaTeX, except that an unevaluated `1*3**-1` (a fraction step such as
+    `2/6 + 3/6`, kept unevaluated so the student sees it) reads as a fraction, not `1 \\cdot
+    \\frac{1}{3}`."""
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:  # noqa: N802 (SymPy's printer protocol)
+        match expr.args:
+            case (sympy.Integer() as top, sympy.Pow(base=sympy.Integer() as bottom, exp=-1)):
+                return rf"\frac{{{top}}}{{{bottom}}}"
+        return str(super()._print_Mul(expr))
+
+
+_LATEX = _StepLatex()
 
 
 def render(math: Step) -> str:

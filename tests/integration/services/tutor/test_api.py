@@ -82,6 +82,8 @@ async def test_tree_problems_solve_check_and_hints(
 
     solved = (await client.post("/v1/tutor/solve", json={"problem": "3x + 7 = 22"})).json()
     assert [s["math"] for s in solved["steps"]] == ["3*x + 7 = 22", "3*x = 15", "x = 5"]
+    assert [s["latex"] for s in solved["steps"]] == ["3 x + 7 = 22", "3 x = 15", "x = 5"]
+    assert solved["answer_latex"] == "x = 5"
     assert all(s["verified"] for s in solved["steps"]) and solved["answer"] == "x = 5"
     radical = (await client.post("/v1/tutor/solve", json={"problem": "sqrt(x) = -1"})).json()
     assert radical["answer"] == "no real solution"
@@ -150,6 +152,36 @@ async def test_sessions_attempts_mastery_and_recommendation(
     assert row["state"] == "mastered" and row["attempts"] == 5 and row["correct"] == 4
     assert mastery["recommendation"]["skill"]["id"] == "fraction_mul_div"
     assert _count(database_url, TutorAttempt) == 5 and _count(database_url, TutorMastery) == 1
+
+
+async def test_seeing_the_solution_first_counts_as_failed_and_practice_opens_a_skill(
+    client: httpx.AsyncClient,
+) -> None:
+    sid = (await client.post("/v1/tutor/sessions", json={"student": "cho"})).json()["id"]
+    copied = {"problem": "3x + 7 = 22", "steps": ["3x = 15", "x = 5"], "solution_seen": True}
+    attempt = (await client.post(f"/v1/tutor/sessions/{sid}/attempts", json=copied)).json()
+    # Right steps, but after the solution: a failed observation, 0.20 -> 0.175758 (not 0.60).
+    assert not attempt["correct"] and attempt["complete"] and attempt["first_wrong"] is None
+    assert attempt["solved_after_seeing"]
+    assert attempt["mastery"]["linear_equation"]["after"] == pytest.approx(0.175758, abs=1e-6)
+    alone = {"problem": "2x - 3 = 7", "steps": ["2x = 10", "x = 5"]}
+    solved = (await client.post(f"/v1/tutor/sessions/{sid}/attempts", json=alone)).json()
+    assert solved["correct"] and not solved["solved_after_seeing"]
+    stored = (await client.get(f"/v1/tutor/sessions/{sid}")).json()["attempts"]
+    assert [a["solved_after_seeing"] for a in stored] == [True, False]
+
+    mastery = (await client.get("/v1/tutor/mastery/cho")).json()
+    rows = {s["id"]: s for s in mastery["skills"]}
+    # Practised, so open although its fraction prerequisites are not there yet.
+    assert rows["linear_equation"]["state"] == "open"
+    assert rows["linear_equation"]["attempts"] == 2 and rows["linear_equation"]["correct"] == 1
+    assert rows["linear_equation"]["updated_at"] and rows["linear_both_sides"]["updated_at"] is None
+    assert rows["linear_both_sides"]["state"] == "locked"
+    tree = (await client.get("/v1/tutor/tree", params={"student": "cho"})).json()
+    states = {
+        s["id"]: s["state"] for sj in tree["subjects"] for t in sj["topics"] for s in t["skills"]
+    }
+    assert states["linear_equation"] == "open" and states["fraction_mul_div"] == "open"
 
 
 async def test_bad_input_is_refused_with_a_message_and_nothing_stored(

@@ -72,3 +72,15 @@ def test_a_skill_is_never_recommended_before_its_prerequisites() -> None:
         assert all(mastery.get(r, 0) >= tree.unlock for r in chosen.requires)
         mastery[chosen.id] = 0.99
     assert recommend(tree, mastery).skill is None and len(mastery) == len(tree.skills)
+
+
+def test_a_practised_skill_is_open_before_its_prerequisites() -> None:
+    tree = default_tree()
+    linear = tree.skill("linear_equation")
+    # Typed and practised while its fraction prerequisites are at the prior: open, not locked,
+    # whichever way its P(known) moved; what it unlocks stays locked.
+    for practised in ({"linear_equation": 0.18}, {"linear_equation": 0.6}):
+        assert skill_state(tree, practised, linear) == "open"
+        assert skill_state(tree, practised, tree.skill("linear_both_sides")) == "locked"
+    # The open prerequisites still come first in the recommendation.
+    assert recommend(tree, {"linear_equation": 0.6}).skill is tree.skill("fraction_add_sub")
