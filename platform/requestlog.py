@@ -114,13 +114,16 @@ def recent_requests(
 ) -> list[dict[str, Any]]:
     """The newest `limit` entries, newest first, as plain rows for screens and reports.
 
-    `routed_only` keeps the requests that asked for a model (chat completions), leaving out
-    listings such as /v1/models. `reason` comes from the stored routing decision, when any.
+    `routed_only` keeps the requests that reached a model: chat completions, service answers
+    (with their attempts) and every call from a screen (its chat, its service calls, stopped or
+    failed ones too), leaving out listings such as /v1/models. `reason` comes from the stored
+    routing decision, when any.
     """
     statement = select(RequestLogEntry)
     if routed_only:
+        entry = RequestLogEntry
         statement = statement.where(
-            or_(RequestLogEntry.model.is_not(None), RequestLogEntry.attempts.is_not(None))
+            or_(entry.model.is_not(None), entry.attempts.is_not(None), entry.source == "ui")
         )
     statement = statement.order_by(
         RequestLogEntry.created_at.desc(), RequestLogEntry.id.desc()

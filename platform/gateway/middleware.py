@@ -3,6 +3,7 @@ metrics and one request-log row per API request once its response has ended."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -10,7 +11,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twincore.platform.gateway.deps import GatewayState
-from twincore.platform.gateway.service_tracking import current_record
+from twincore.platform.gateway.service_tracking import CANCELLED, current_record
 from twincore.platform.gateway.tracking import RequestRecord
 from twincore.platform.logs import request_id_var
 
@@ -49,6 +50,10 @@ class TrackingMiddleware:
 
         try:
             await self.app(scope, receive, send_tracked)
+        except asyncio.CancelledError:
+            # The client went away (closed its stream, pressed stop): not a server failure.
+            record.status_code, record.error = 499, record.error or CANCELLED
+            raise
         except BaseException as error:
             record.error = record.error or f"{type(error).__name__}: {error}"
             raise

@@ -8,9 +8,10 @@ screen (which has no API request around it) gets a row of its own, `source = "ui
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,6 +33,21 @@ def twincore_block(result: Any) -> Mapping[str, Any] | None:
     if isinstance(block, Mapping) and isinstance(block.get("attempts"), list):
         return block
     return None
+
+
+def progress_core(item: Any) -> str | None:
+    """The core a streamed progress item says it is answering on, if it says: a `core` field
+    (writing's drafts) or a `decision` carrying one (codegen's loop events)."""
+    for source in (item, item.get("decision") if isinstance(item, Mapping) else None,
+                   getattr(item, "decision", None)):  # fmt: skip
+        core = source.get("core") if isinstance(source, Mapping) else None
+        if isinstance(core, str) and core:
+            return core
+    return None
+
+
+CANCELLED = "cancelled by client"
+"""The log's reason for a call the user stopped (a screen's Stop, a closed tab)."""
 
 
 def note_block(record: RequestRecord, service: str, block: Mapping[str, Any]) -> None:
@@ -66,10 +82,10 @@ class TrackedServiceClient:
 
         return call
 
-    def stream_call(self, method: str, /, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    def stream_call(self, method: str, /, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
         """The service's streamed items; the last item with a `twincore` block is noted."""
 
-        async def items() -> AsyncIterator[Any]:
+        async def items() -> AsyncGenerator[Any, None]:
             with _Tracked(self, method) as tracked:
                 async for item in self._client.stream_call(method, *args, **kwargs):
                     tracked.saw(item)
@@ -94,6 +110,7 @@ class _Tracked:
         self.started = time.perf_counter()
 
     def saw(self, result: Any) -> None:
+        self.record.core = progress_core(result) or self.record.core
         block = twincore_block(result)
         if block is not None:
             note_block(self.record, self.client._service, block)
@@ -105,10 +122,19 @@ class _Tracked:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any
     ) -> None:
+        # A stream closed after its result arrived is done, not cancelled.
+        cancelled = isinstance(error, asyncio.CancelledError | GeneratorExit) and not self.seen
         if self.api is not None:
             self.api.service = self.api.service or self.client._service
+            if cancelled:  # the middleware keeps a reason already set
+                self.api.status_code, self.api.error = 499, CANCELLED
             return
-        if error is not None:  # a screen's failed call is worth a row; a listing is not
+        if cancelled:
+            # Stopped mid-stream: a plain reason and the core it was on, not "CancelledError: ".
+            self.record.status_code = 499
+            self.record.error = CANCELLED
+        elif error is not None and not isinstance(error, asyncio.CancelledError | GeneratorExit):
+            # A screen's failed call is worth a row; a listing is not.
             self.record.status_code = 500
             self.record.error = f"{type(error).__name__}: {error}"[:2000]
         elif not self.seen:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from twincore.platform.db import session_scope
+from twincore.platform.db import create_db_engine, session_factory, session_scope
 from twincore.platform.requestlog import record_request
 
 logger = logging.getLogger(__name__)
@@ -93,26 +93,43 @@ class RequestLogWriter:
         if not batch:
             return
         try:
-            with session_scope(self._sessions) as session:
-                for r in batch:
-                    record_request(
-                        session,
-                        request_id=r.request_id,
-                        method=r.method,
-                        path=r.path,
-                        status_code=r.status_code,
-                        duration_ms=r.duration_ms,
-                        api_key_id=r.api_key_id,
-                        core=r.core,
-                        model=r.model,
-                        decision=r.decision,
-                        prompt_tokens=r.prompt_tokens,
-                        completion_tokens=r.completion_tokens,
-                        error=r.error,
-                        service=r.service,
-                        source=r.source,
-                        verified=r.verified,
-                        attempts=r.attempts,
-                    )
+            store_records(self._sessions, batch)
         except Exception:
             logger.exception("could not store %d request log entries", len(batch))
+
+
+def store_records(sessions: sessionmaker[Session], records: list[RequestRecord]) -> None:
+    """Store the records in one transaction."""
+    with session_scope(sessions) as session:
+        for r in records:
+            record_request(
+                session,
+                request_id=r.request_id,
+                method=r.method,
+                path=r.path,
+                status_code=r.status_code,
+                duration_ms=r.duration_ms,
+                api_key_id=r.api_key_id,
+                core=r.core,
+                model=r.model,
+                decision=r.decision,
+                prompt_tokens=r.prompt_tokens,
+                completion_tokens=r.completion_tokens,
+                error=r.error,
+                service=r.service,
+                source=r.source,
+                verified=r.verified,
+                attempts=r.attempts,
+            )
+
+
+def store_record(database_url: str, record: RequestRecord) -> None:
+    """Store one record now, for a caller with no gateway writer at hand (a screen's own chat
+    with the router); a failure is logged, never raised: the log must not break the screen."""
+    engine = create_db_engine(database_url)
+    try:
+        store_records(session_factory(engine), [record])
+    except Exception:
+        logger.exception("could not store the request log entry %s", record.request_id)
+    finally:
+        engine.dispose()

@@ -89,7 +89,7 @@ class Router:
                 "invalid_request_error",
             )
             return
-        first_choice = self.policy.choose(request, self.core_states())
+        first_choice = _within_client_cap(self.policy.choose(request, self.core_states()), request)
         request = _with_budget(request, first_choice)
         if first_choice.mode == "cascade" and request.model == AUTO and _cascades(self.cores):
             async for event in self._cascade(request, first_choice):
@@ -249,6 +249,15 @@ class Router:
             except Exception as error:
                 out[name] = {"core": name, "error": f"{type(error).__name__}: {error}"}
         return out
+
+
+def _within_client_cap(decision: Decision, request: RouteRequest) -> Decision:
+    """The decision with its token budget at most the client's explicit `max_tokens`: a client
+    that set one (API body, playground slider) asked for a cap, which no policy may raise."""
+    cap = request.core_request.params.max_tokens
+    if "max_tokens" not in request.client_set or decision.max_tokens <= cap:
+        return decision
+    return replace(decision, max_tokens=cap, reason=f"{decision.reason}; client cap {cap} tokens")
 
 
 def _with_budget(request: RouteRequest, decision: Decision) -> RouteRequest:

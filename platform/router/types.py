@@ -26,7 +26,8 @@ class RouteRequest:
     hints: Mapping[str, str] = field(default_factory=dict)
     """Labels the caller already knows (`domain`, `interactivity`, `difficulty`)."""
     client_set: frozenset[str] = frozenset()
-    """Budget fields the client chose (`max_tokens`, `candidates`, `temperature`): kept as is."""
+    """Budget fields the client chose (`max_tokens`, `candidates`, `temperature`): kept as is;
+    a chosen `max_tokens` is a cap the router never raises, whatever the policy sizes."""
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,32 @@
-"""The console's tables: core health with or without the router's view, the evaluation file."""
+"""The console's tables (core health, decisions from every caller, the evaluation file), a
+stopped screen call's row, and the background evaluation job."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from twincore.apps.console import (
+from twincore.apps.console_eval import EvalJob
+from twincore.apps.console_tables import (
     NO_EVALUATION,
     SWEEP,
-    answered_by,
     core_table,
     decision_table,
     read_evaluation,
     service_table,
 )
-from twincore.platform.router.types import Decision
+from twincore.platform.db import create_db_engine, session_factory
+from twincore.platform.db.migrate import upgrade
+from twincore.platform.gateway.service_tracking import CANCELLED, TrackedServiceClient
+from twincore.platform.gateway.tracking import RequestLogWriter
+from twincore.platform.requestlog import recent_requests
+from twincore.platform.settings import Settings
+
+NOW = datetime.now(UTC)
 
 CORE_HEALTH = {
     "ok": True,
@@ -45,24 +56,20 @@ def test_core_table_with_the_router_view() -> None:
     assert core_table({}).empty
 
 
-def test_decision_table_shows_reason_or_error() -> None:
-    row = {
-        "time": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
-        "model": "auto",
-        "core": None,
-        "reason": None,
-        "error": "no core could serve the request",
-        "fallback": False,
-        "status": 503,
-        "latency_ms": 12.6,
-        "prompt_tokens": 4,
-        "completion_tokens": 0,
-    }
-    table = decision_table([row])
+def test_decision_table_says_who_asked_and_how_it_ended() -> None:
+    failed = {
+        "time": NOW, "model": "auto", "core": None, "reason": None,
+        "error": "no core could serve the request", "fallback": False, "status": 503,
+        "latency_ms": 12.6, "prompt_tokens": 4, "completion_tokens": 0,
+    }  # fmt: skip
+    table = decision_table([failed])
     assert table.loc[0].tolist() == [
-        "2025-01-02 03:04:05", "", "auto", "", "", "no core could serve the request", "", 503, 13,
-        "4/0",
+        f"today {NOW:%H:%M}", "API", "auto", "", "", "",
+        "failed (503): no core could serve the request", "4/0", "0.0 s",
     ]  # fmt: skip
+    # Rows logged before stopped calls had a reason read "CancelledError: " with no core.
+    legacy = {**failed, "status": 500, "error": "CancelledError: ", "service": "writing"}
+    assert decision_table([legacy]).loc[0, "outcome"] == CANCELLED
 
 
 def test_a_service_answer_shows_its_service_and_attempts() -> None:
@@ -74,11 +81,44 @@ def test_a_service_answer_shows_its_service_and_attempts() -> None:
         "time": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
         "model": None, "core": "deep", "reason": None, "error": None, "fallback": False,
         "status": 200, "latency_ms": 900.0, "prompt_tokens": 0, "completion_tokens": 40,
-        "service": "support", "source": "ui", "attempts": attempts,
+        "service": "support", "source": "ui", "attempts": attempts, "verified": True,
     }  # fmt: skip
     table = decision_table([row])
-    assert table.loc[0, "service"] == "support (ui)"
-    assert table.loc[0, "attempts"] == "swift fail -> deep other pass"
+    assert table.loc[0, "when"] == "2 Jan 2025 03:04"
+    assert table.loc[0, "caller"] == "support (ui)"
+    assert table.loc[0, "escalations"] == "swift fail -> deep other pass"
+    assert table.loc[0, "outcome"] == "answered, checker accepted"
+
+
+class StreamingService:
+    """A service whose streamed call reports its draft's core, then waits for ever."""
+
+    async def stream_call(self, method: str, /, **_: object) -> AsyncIterator[dict[str, object]]:
+        yield {"event": "start"}
+        yield {"event": "draft", "core": "swift", "text": "Roses"}
+        await asyncio.Event().wait()
+
+
+def test_a_stopped_screen_call_is_logged_cancelled_on_its_core(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'log.db'}"
+    upgrade(database_url)
+    engine = create_db_engine(database_url)
+    writer = RequestLogWriter(session_factory(engine))
+    client = TrackedServiceClient(StreamingService(), "writing", writer)
+
+    async def stop_after_the_draft() -> None:
+        events = client.stream_call("write_events")
+        while (await anext(events)).get("event") != "draft":
+            pass
+        await events.aclose()  # the screen's Stop closes the stream
+
+    asyncio.run(stop_after_the_draft())
+    assert writer.flush()
+    writer.close()
+    engine.dispose()
+    [row] = recent_requests(database_url=database_url, routed_only=True)
+    assert (row["service"], row["core"], row["status"]) == ("writing", "swift", 499)
+    assert row["error"] == CANCELLED
 
 
 def test_service_table_shows_rates_as_percentages() -> None:
@@ -123,7 +163,52 @@ def test_evaluation_missing_malformed_and_valid(tmp_path: Path) -> None:
     assert list(strategies["n"]) == [50, ""]  # extra fields kept, blank where absent
 
 
-def test_answered_by() -> None:
-    decision = Decision(core="swift", reason="explicit model 'swift'", max_tokens=8, candidates=1)
-    assert answered_by(decision) == "swift — explicit model 'swift'"
-    assert answered_by(None) == ""
+class Evaluation:
+    """Stands in for `twincore eval router`: answers `answers` times, then waits for `finish`."""
+
+    def __init__(self, answers: int, error: Exception | None = None) -> None:
+        self.answers, self.error = answers, error
+        self.finish = threading.Event()
+        self.per_service: list[int] = []
+
+    def __call__(self, _settings: Settings, per_service: int, on_answer: Callable[[], None]) -> int:
+        self.per_service.append(per_service)
+        for _ in range(self.answers):
+            on_answer()
+        self.finish.wait(10)
+        if self.error is not None:
+            raise self.error
+        return self.answers // 2
+
+
+def test_the_evaluation_runs_once_at_a_time_in_the_background(tmp_path: Path) -> None:
+    evaluation = Evaluation(answers=4)
+    job = EvalJob(Settings(data_dir=tmp_path), evaluation, count=lambda n: 2 * n * 5)
+    assert job.progress().state == "idle" and job.progress().line() == ""
+    assert job.start(2).startswith("Started: 2 items per service")
+    assert job.progress().state == "running"  # start returned while the run goes on
+    again = job.start(3)
+    assert again.startswith("An evaluation is already running: Evaluating:")
+    evaluation.finish.set()
+    done = job.wait(10)
+    assert done.state == "done" and (done.done, done.total) == (4, 20)
+    assert done.line().startswith("Evaluation finished in ") and "2 items scored" in done.line()
+    assert evaluation.per_service == [2]  # the second click started nothing
+
+
+def test_a_failed_evaluation_says_why_and_can_start_again(tmp_path: Path) -> None:
+    failing = Evaluation(answers=1, error=ValueError("no router workload for nope"))
+    failing.finish.set()
+    job = EvalJob(Settings(data_dir=tmp_path), failing, count=lambda n: n)
+    job.start(1)
+    failed = job.wait(10)
+    assert failed.state == "failed" and "no router workload for nope" in failed.line()
+    assert job.start(1).startswith("Started")
+    job.wait(10)
+    unknown = EvalJob(Settings(data_dir=tmp_path), failing, count=_unknown_service)
+    unknown.start(1)
+    assert unknown.wait(10).message == "no workload named nope."
+
+
+def _unknown_service(_per_service: int) -> int:
+    raise ValueError("no workload named nope.")
