@@ -80,7 +80,9 @@ async def show_alert(service: Any, alert_id: int | None) -> tuple[Any, pd.DataFr
         raise gr.Error("Run detection and pick an alert first.")
     alert = await shown(service.get_alert(int(alert_id)))
     title = f"Alert #{alert['rank']}: {alert['account']}"
-    figure = subgraph_figure(alert["subgraph"], title)
+    # Off the event loop: laying out the network takes a second or two, and every screen of the
+    # gateway shares that loop.
+    figure = await asyncio.to_thread(subgraph_figure, alert["subgraph"], title)
     return figure, views.transactions_table(alert["subgraph"]), views.alert_text(alert)
 
 

@@ -5,6 +5,7 @@ conversation and the resolution rate."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from functools import partial
 from typing import Any, cast
@@ -73,6 +74,9 @@ async def ask(
     if reply["ticket"]:
         answer += f"\n\n{_ticket_opened(reply['ticket'])}"
     confirmable = reply["status"] == "answered"
+    # The layout runs off the event loop, which every screen of the gateway shares.
+    nodes = reply["subgraph"]["nodes"]
+    picture = await asyncio.to_thread(subgraph_figure, reply["subgraph"]) if nodes else None
     yield (
         [*asked, {"role": "assistant", "content": answer}],
         reply["conversation_id"],
@@ -80,7 +84,7 @@ async def ask(
         _citations_text(reply),
         _checks_text(reply),
         _cypher_text(reply),
-        subgraph_figure(reply["subgraph"]) if reply["subgraph"]["nodes"] else None,
+        picture,
         _answered_by(reply),
         gr.Button(interactive=confirmable),
         gr.Button(interactive=reply["status"] != "unresolved"),
