@@ -1,7 +1,9 @@
 """Starting and stopping Ray for the CLI: a private local cluster, or an existing one.
 
 A local cluster is started with `address="local"` (never a stale cluster file) and is shut down
-on exit, Ctrl-C or SIGTERM, so no Ray process outlives the command.
+on exit, Ctrl-C or SIGTERM, so no Ray process outlives the command; the embedded graph daemon
+its replicas started (which Ray's kill skips) is stopped after it. What a killed run left is
+stopped before the next local cluster starts (see `cleanup`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
+from twincore.platform.cleanup import (
+    RunRecord,
+    clean_after_stop,
+    clean_before_start,
+    write_run_record,
+)
 from twincore.platform.settings import CoreConfig, Settings
 
 logger = logging.getLogger(__name__)
@@ -58,10 +67,12 @@ def ray_cluster(
     # Local clusters need no token between their own processes, and nothing phones home.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    apps = serving or (settings,)
+    record: RunRecord | None = None
     if address:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     else:
-        apps = serving or (settings,)
+        clean_before_start(settings, apps)
         resources: dict[str, float] = {}
         for app in apps:
             for name, amount in resources_needed(app).items():
@@ -75,6 +86,7 @@ def ray_cluster(
             logging_level=logging.WARNING,
             log_to_driver=False,
         )
+        record = write_run_record(settings.data_dir, _session_dir())
     try:
         # After ray.init: it installs its own SIGTERM handler, which aborts the process.
         with _stop_on_signals():
@@ -85,6 +97,17 @@ def ray_cluster(
 
             serve.shutdown()  # type: ignore[no-untyped-call]
         ray.shutdown()
+        if record is not None:
+            clean_after_stop(record, apps)
+
+
+def _session_dir() -> str:
+    """This driver's Ray session directory (`/tmp/ray/session_<time>_<pid>`)."""
+    import ray
+
+    # Ray keeps the node in a private module global (typed as its initial None).
+    node: Any = ray._private.worker._global_node
+    return str(node.get_session_dir_path())
 
 
 @contextmanager

