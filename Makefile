@@ -28,7 +28,12 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# The sandbox tools are tried, not required: without sudo or a network code generation reports
+# itself unavailable (/readyz, its screen, a 503 naming the install command) and the rest runs.
 up: install
+	@$(MAKE) --no-print-directory sandbox-tools || \
+		echo "could not install the sandbox tools: code generation stays unavailable until" \
+			"\`$(SUDO) apt-get install bubblewrap default-jdk-headless g++\` (see \`twincore doctor\`)" >&2
 	$(BIN)/twincore up
 
 lint: install

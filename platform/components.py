@@ -102,6 +102,10 @@ class ServiceComponent:
     migrations: str | None = None
     workload: str | None = None
     """"module:attribute" of its router-evaluation workload (platform/evals/workloads.py)."""
+    readiness: str | None = None
+    """Name of the service's method that reports whether it can serve (`/readyz`): it returns
+    a dict with `ok` and, when not ok, `state`, `reason` and what fixes it (codegen: the
+    sandbox tools missing and their install command). None: ready once deployed."""
 
     def __post_init__(self) -> None:
         # Services share the /v1 namespace with the OpenAI API and the CLI with the platform's
@@ -213,6 +217,27 @@ async def call_method(service: Any, name: str, /, *args: Any, **kwargs: Any) -> 
     if inspect.iscoroutinefunction(method):
         return await method(*args, **kwargs)
     return await asyncio.to_thread(method, *args, **kwargs)
+
+
+async def service_readiness(
+    component: ServiceComponent, client: Any, *, timeout_s: float = 5.0
+) -> dict[str, Any]:
+    """The service's own readiness report (its `readiness` method), with `ok` and `state`
+    always set; a service that does not answer in time or fails its check is `unavailable`."""
+    if component.readiness is None:
+        return {"ok": True, "state": "ready"}
+    try:
+        report = dict(await asyncio.wait_for(getattr(client, component.readiness)(), timeout_s))
+    except TimeoutError:
+        reason = f"its readiness check did not answer within {timeout_s:g} s"
+        return {"ok": False, "state": "unavailable", "reason": reason}
+    except Exception as error:  # a dead replica, a broken check: not ready, and why
+        reason = f"its readiness check failed: {type(error).__name__}: {error}"
+        return {"ok": False, "state": "unavailable", "reason": reason}
+    ok = bool(report.get("ok"))
+    report["ok"] = ok
+    report.setdefault("state", "ready" if ok else "unavailable")
+    return report
 
 
 class LocalServiceClient:

@@ -15,6 +15,7 @@ from twincore.platform.cli import (
     bench_cmd,
     config_cmd,
     db_cmd,
+    doctor_cmd,
     eval_cmd,
     keys_cmd,
     model_cmd,
@@ -41,6 +42,7 @@ def build_cli(modules: Iterable[str] | None = None) -> typer.Typer:
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(keys_cmd.app, name="keys")
     app.command("up")(up_cmd.up)
+    app.command("doctor")(doctor_cmd.doctor)
     app.command("serve")(serve_cmd.serve)
     app.add_typer(model_cmd.app, name="model")
     app.add_typer(router_cmd.app, name="router")

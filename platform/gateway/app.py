@@ -10,9 +10,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -20,7 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twincore import __version__
 from twincore.platform.chat_transport import TwincoreError
-from twincore.platform.components import ServiceComponent, UiComponent, UiContext
+from twincore.platform.components import (
+    ServiceComponent,
+    UiComponent,
+    UiContext,
+    service_readiness,
+)
 from twincore.platform.db import create_db_engine, session_factory
 from twincore.platform.errors import ERROR_TYPES, ServiceError, clean_message, describe
 from twincore.platform.gateway import openai_api
@@ -87,7 +92,7 @@ def build_gateway(
     app.add_middleware(TrackingMiddleware, state=state)
     _add_error_handlers(app)
     app.include_router(openai_api.router)
-    _add_operations(app)
+    _add_operations(app, services)
     for component in services:
         app.include_router(
             component.routes(state.services[component.name]),
@@ -99,17 +104,35 @@ def build_gateway(
     return app
 
 
-def _add_operations(app: FastAPI) -> None:
+def _add_operations(app: FastAPI, services: Sequence[ServiceComponent]) -> None:
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, Any]:
         """Liveness: the gateway process answers."""
         return {"ok": True, "version": __version__}
 
     @app.get("/readyz", tags=["operations"])
-    async def readyz(state: State) -> JSONResponse:
-        """Readiness: at least one core can serve; per-core health in the body."""
-        health = await state.router.health()
-        return JSONResponse(health, status_code=200 if health["ok"] else 503)
+    async def readyz(
+        state: State,
+        full: Annotated[
+            bool, Query(description="answer 503 unless every core and service is ready")
+        ] = False,
+    ) -> JSONResponse:
+        """Readiness. `ok`: at least one core serves (requests get answered, by fallback if
+        need be); `ready`: every core is ready and every service available. Each core has a
+        `state` (loading / ready / failed, with `reason`), each service too (ready / degraded /
+        unavailable, with `reason` and what fixes it). The status follows `ok` (200 or 503),
+        so a load balancer keeps a gateway that can answer; with `?full=true` it follows
+        `ready`."""
+        health, reports = await asyncio.gather(
+            state.router.health(),
+            asyncio.gather(*(service_readiness(c, state.services[c.name]) for c in services)),
+        )
+        service_states = {c.name: r for c, r in zip(services, reports, strict=True)}
+        cores_ready = all(core.get("ok") for core in health["cores"].values())
+        ready = bool(health["ok"]) and cores_ready and all(r["ok"] for r in reports)
+        body = {**health, "ready": ready, "services": service_states}
+        passing = ready if full else bool(health["ok"])
+        return JSONResponse(body, status_code=200 if passing else 503)
 
     @app.get("/metrics", tags=["operations"])
     async def metrics(state: State) -> Response:

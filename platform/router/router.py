@@ -76,6 +76,8 @@ class Router:
         self.load = {name: CoreLoad() for name in self.cores}
         self.min_mean_logprob = min_mean_logprob
         """Cascade: swift answers below this mean token log-probability escalate to deep."""
+        self._answered_health: set[str] = set()
+        """Cores whose health check answered once: one that never did is still loading."""
 
     def model_names(self) -> list[str]:
         return [AUTO, *self.cores]
@@ -215,7 +217,9 @@ class Router:
         self._last_failure[failure.core] = failure
 
     async def health(self) -> dict[str, Any]:
-        """Each core's health (a core that does not answer in time counts as down)."""
+        """Each core's health with its `state`: `ready`; `loading` while it has never answered
+        (a replica still loading its model queues the check); `failed` with the `reason`.
+        `ok` when at least one core is ready."""
         names = list(self.cores)
         results = await asyncio.gather(
             *(self._core_health(name) for name in names), return_exceptions=False
@@ -236,9 +240,22 @@ class Router:
 
     async def _core_health(self, name: str) -> dict[str, Any]:
         try:
-            return await asyncio.wait_for(self.cores[name].health(), HEALTH_TIMEOUT_S)
+            health = await asyncio.wait_for(self.cores[name].health(), HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            if name in self._answered_health:
+                reason = f"its health check did not answer within {HEALTH_TIMEOUT_S:g} s"
+                return {"ok": False, "state": "failed", "reason": reason, "error": reason}
+            reason = "still loading: it has not answered a health check yet"
+            return {"ok": False, "state": "loading", "reason": reason, "error": reason}
         except Exception as error:
-            return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            reason = f"{type(error).__name__}: {error}"
+            return {"ok": False, "state": "failed", "reason": reason, "error": reason}
+        self._answered_health.add(name)
+        ok = bool(health.get("ok"))
+        health.setdefault("state", "ready" if ok else "failed")
+        if not ok:
+            health.setdefault("reason", health.get("error") or "the core reports itself not ok")
+        return health
 
     async def models(self) -> dict[str, dict[str, Any]]:
         """Each core's info, by core name (a core that does not answer reports its error)."""

@@ -4,7 +4,9 @@
 a repair turn with the failing tests' output, then the other core) and stores the run with its
 `twincore` block (every round's core, verdict and reasons); `stream` does the same while
 yielding each step; `run` only sandboxes given code against tests; `runs` and `get` read
-stored runs.
+stored runs; `readiness` says which languages the machine's sandbox tools can check. Without
+bubblewrap (or a language's compiler) a request is refused with a 503 naming what is missing
+and the apt command that installs it, before anything is stored.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from functools import partial
 from typing import Any
 
 from twincore.platform.db.engine import create_db_engine, session_factory
+from twincore.platform.doctor import install_command, missing_tools
 from twincore.platform.errors import Invalid, NotFound
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.setup import service_ladder
 from twincore.platform.sandbox.languages import LANGUAGES, Language, run_program
-from twincore.platform.sandbox.runner import Limits, RunResult
+from twincore.platform.sandbox.runner import Limits, RunResult, SandboxUnavailableError
 from twincore.platform.settings import Settings
 from twincore.services.codegen import store
 from twincore.services.codegen.harness.problems import task_program
@@ -41,6 +44,12 @@ logger = logging.getLogger(__name__)
 RUN_LIMITS = Limits(wall_s=10.0, cpu_s=10.0, memory_mb=1024, processes=32)
 MAX_SAMPLES = 8
 MAX_ROUNDS = 4
+TOOLS: dict[str, tuple[str, ...]] = {
+    "python": ("bwrap",),
+    "java": ("bwrap", "javac"),
+    "cpp": ("bwrap", "g++"),
+}
+"""What the sandbox needs on PATH to check a program of each language."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,34 @@ def validate_task(task: CodeTask, samples: int | None, rounds: int) -> None:
         raise Invalid(f"samples must be between 1 and {MAX_SAMPLES}", param="samples")
     if not 0 <= rounds <= MAX_ROUNDS:
         raise Invalid(f"rounds must be between 0 and {MAX_ROUNDS}", param="rounds")
+
+
+def require_sandbox(language: str) -> None:
+    """Refuse with `SandboxUnavailableError` (a 503) naming the missing tools and the command
+    that installs them, before a run is stored: a machine without bubblewrap, or without the
+    language's compiler, cannot check code."""
+    missing = missing_tools(TOOLS.get(language, ()))
+    if missing:
+        raise SandboxUnavailableError(
+            f"code generation for {language} is unavailable: {', '.join(missing)} "
+            f"not installed on the server; install with `{install_command(missing)}`"
+        )
+
+
+def sandbox_readiness() -> dict[str, Any]:
+    """Which languages the sandbox can check now: `ready` when all of them, `degraded` when
+    some (bubblewrap is there, a compiler is not), `unavailable` when none."""
+    missing = missing_tools(dict.fromkeys(t for tools in TOOLS.values() for t in tools))
+    languages = {
+        language: not any(tool in missing for tool in tools) for language, tools in TOOLS.items()
+    }
+    state = "ready" if not missing else "degraded" if any(languages.values()) else "unavailable"
+    report: dict[str, Any] = {"ok": not missing, "state": state, "languages": languages}
+    if missing:
+        report["missing"] = missing
+        report["install"] = install_command(missing)
+        report["reason"] = f"sandbox tools missing: {', '.join(missing)}"
+    return report
 
 
 def checked_language(language: str) -> Language:
@@ -132,6 +169,7 @@ class CodegenService:
         missing sandbox) marks the run `error`, then propagates."""
         task = CodeTask(language=language, spec=spec, signature=signature, tests=tests)
         validate_task(task, samples, rounds)
+        require_sandbox(language)
         chat = codegen_chat_model(self.router, model=model)
         loop = LoopRun(
             chat,
@@ -185,6 +223,7 @@ class CodegenService:
         known = checked_language(language)
         if not code.strip():
             raise Invalid("code is empty", param="code")
+        require_sandbox(language)
         task = CodeTask(language=language, tests=tests)
         run_id = await asyncio.to_thread(
             partial(
@@ -220,6 +259,10 @@ class CodegenService:
                 duration_s=time.perf_counter() - started,
             )
         )
+
+    async def readiness(self) -> dict[str, Any]:
+        """The service's availability for `/readyz`: the sandbox tools each language needs."""
+        return sandbox_readiness()
 
     async def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
         return await asyncio.to_thread(partial(store.list_runs, self.sessions, limit=limit))
