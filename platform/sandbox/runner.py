@@ -171,7 +171,7 @@ class Sandbox:
             )
         except FileNotFoundError as error:
             raise SandboxUnavailableError(
-                "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+                "bubblewrap (bwrap) is not installed: sudo apt-get install bubblewrap"
             ) from error
         result = _Watch(process, limits, work, started, uid).wait(stdin)
         logger.debug(
