@@ -61,6 +61,22 @@ def progress_line(event: LoopEvent, doing: str) -> str:
     return f"Round {event.round}{rung}, candidate {event.candidate}: {doing}{on} ..."
 
 
+@friendly
+async def availability(client: Any) -> str:
+    """A notice when the sandbox cannot check some language here (tools missing), with the
+    command that installs them; empty when every language can run."""
+    report = await client.readiness()
+    if report.get("ok"):
+        return ""
+    languages = report.get("languages", {})
+    down = [name for name, ready in languages.items() if not ready]
+    reason = report.get("reason", "the sandbox is not available")
+    return (
+        f"**Not available on this server for {', '.join(down) or 'any language'}:** {reason}. "
+        f"Install them with `{report.get('install', 'make sandbox-tools')}` and restart Twincore."
+    )
+
+
 def code_language(language: str) -> tuple[dict[str, Any], ...]:
     """The highlighting of the three code boxes follows the chosen language."""
     return (gr.update(language=language),) * 3
@@ -111,6 +127,7 @@ def build(context: UiContext) -> gr.Blocks:
             language = gr.Radio(LANGUAGES, value="python", label="Language")
             model = gr.Radio(["auto", "deep", "swift"], value="auto", label="Model")
             rounds = gr.Slider(0, 4, value=2, step=1, label="Repair rounds")
+        notice = gr.Markdown(elem_id="codegen-availability")
         spec = gr.Textbox(label="Spec", lines=3, value=EXAMPLE_SPEC)
         signature = gr.Code(label="Signature", language="python", value=EXAMPLE_SIGNATURE)
         tests = gr.Code(label="Tests", language="python", value=EXAMPLE_TESTS)
@@ -133,4 +150,5 @@ def build(context: UiContext) -> gr.Blocks:
             api_name="generate",
         )
         stop.click(None, cancels=[running], api_visibility="private")
+        demo.load(partial(availability, client), outputs=[notice], api_visibility="private")
     return cast(gr.Blocks, demo)

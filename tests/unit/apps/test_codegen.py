@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from twincore.apps.codegen import generate, verdict_line
+from twincore.apps.codegen import availability, generate, verdict_line
 from twincore.platform.errors import Invalid
 from twincore.platform.sandbox.runner import RunResult
 from twincore.services.codegen.loop import LoopEvent
@@ -119,3 +119,29 @@ def test_failures_become_one_plain_sentence(error: Exception, message: str) -> N
 def test_a_run_without_candidates_still_has_a_verdict() -> None:
     view = {"id": 3, "status": "failed", "best_candidate": None, "core": None}
     assert verdict_line(view) == "FAILED (run 3, core ?)"
+
+
+class ToolsClient:
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+
+    async def readiness(self) -> dict[str, Any]:
+        return self.report
+
+
+def test_the_screen_says_which_languages_lack_tools_and_how_to_install_them() -> None:
+    def notice(report: dict[str, Any]) -> str:
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, availability(ToolsClient(report))).result()
+
+    assert notice({"ok": True, "state": "ready"}) == ""
+    missing = notice(
+        {
+            "ok": False,
+            "languages": {"python": True, "java": False, "cpp": True},
+            "reason": "sandbox tools missing: javac",
+            "install": "sudo apt-get install default-jdk-headless",
+        }
+    )
+    assert "for java:" in missing and "sandbox tools missing: javac" in missing
+    assert "`sudo apt-get install default-jdk-headless`" in missing
