@@ -52,7 +52,8 @@ def _toast(error: Exception) -> None:
 def friendly(handler: F) -> F:
     """Wrap an event handler (function, coroutine or async generator): any failure, including a
     `gr.Error` raised by `shown`, becomes a toast and the handler's outputs keep their values
-    (`gr.skip()`), so no component is left marked "Error"."""
+    (`gr.skip()`), so no component is left marked "Error". The wrapper is marked
+    `twincore_friendly` (tests check every screen's handlers)."""
     if inspect.isasyncgenfunction(handler):
 
         @functools.wraps(handler)
@@ -64,6 +65,7 @@ def friendly(handler: F) -> F:
                 _toast(error)
                 yield gr.skip()
 
+        stream.twincore_friendly = True  # type: ignore[attr-defined]
         return cast(F, stream)
     if inspect.iscoroutinefunction(handler):
 
@@ -75,6 +77,7 @@ def friendly(handler: F) -> F:
                 _toast(error)
                 return gr.skip()
 
+        call.twincore_friendly = True  # type: ignore[attr-defined]
         return cast(F, call)
 
     @functools.wraps(handler)
@@ -85,6 +88,7 @@ def friendly(handler: F) -> F:
             _toast(error)
             return gr.skip()
 
+    plain.twincore_friendly = True  # type: ignore[attr-defined]
     return cast(F, plain)
 
 

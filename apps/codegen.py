@@ -77,6 +77,7 @@ async def availability(client: Any) -> str:
     )
 
 
+@friendly
 def code_language(language: str) -> tuple[dict[str, Any], ...]:
     """The highlighting of the three code boxes follows the chosen language."""
     return (gr.update(language=language),) * 3

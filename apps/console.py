@@ -83,6 +83,10 @@ def build(context: UiContext) -> gr.Blocks:
     async def refresh_evaluation() -> tuple[str, Any, Any]:
         return await evaluation_view()
 
+    def job_state() -> tuple[str, gr.Timer]:
+        """A page opened while a job runs picks its progress up."""
+        return job.progress().line(), gr.Timer(active=job.progress().state == "running")
+
     @friendly
     def start_evaluation(per_service: float | None) -> tuple[str, gr.Timer]:
         message = job.start(int(per_service or DEFAULT_PER_SERVICE))
@@ -191,7 +195,7 @@ def build(context: UiContext) -> gr.Blocks:
             demo.load(refresh, outputs=outputs, api_visibility="private")
         # A page opened while a job runs picks its progress up.
         demo.load(
-            lambda: (job.progress().line(), gr.Timer(active=job.progress().state == "running")),
+            friendly(job_state),
             outputs=[job_status, poll],
             api_visibility="private",
         )

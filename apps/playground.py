@@ -18,6 +18,7 @@ ChatUpdate = tuple[list[dict[str, Any]], Any, str, str, dict[str, Any] | None]
 """conversation, message box, truncation notice, decision summary, decision JSON."""
 
 
+@friendly
 def stopped(summary: str) -> tuple[Any, Any]:
     """The notice and summary once Stop ended an answer; nothing changes when none was running
     (the summary of a running answer ends "so far…" or waits for its first token)."""
@@ -92,7 +93,7 @@ def chat_panel(context: UiContext, *, screen: str) -> None:
         api_visibility="private",
     )
     clear.click(
-        lambda: ([], "", "", "", None),
+        friendly(lambda: ([], "", "", "", None)),
         outputs=outputs,
         cancels=[sent, submitted],
         api_visibility="private",
