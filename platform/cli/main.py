@@ -13,10 +13,12 @@ from twincore import __version__
 from twincore.platform.cli import (
     advise_cmd,
     bench_cmd,
+    bench_load_cmd,
     config_cmd,
     db_cmd,
     doctor_cmd,
     eval_cmd,
+    fuzz_cmd,
     keys_cmd,
     model_cmd,
     router_cmd,
@@ -53,7 +55,9 @@ def build_cli(modules: Iterable[str] | None = None) -> typer.Typer:
     benches = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
     benches.command("engine")(bench_cmd.engine)
     benches.command("gateway")(bench_cmd.gateway)
+    benches.command("load")(bench_load_cmd.load)
     benches.command("grammar")(bench_cmd.grammar)
+    benches.command("fuzz")(fuzz_cmd.fuzz)
     for component in load_components(modules)[0]:
         if component.cli:
             app.add_typer(resolve(component.cli), name=component.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +25,11 @@ from twincore.platform.structured.tools import NAME_PATTERN
 
 MAX_TOKENS_LIMIT = 32_768
 MAX_TOOLS = 128
+MAX_ROW_ID = 2**63 - 1
+
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
+"""A database row id in a path, query or body: one beyond SQL's 64-bit integers cannot even be
+bound to a query (the driver raises OverflowError), so it is refused with a 422 up front."""
 NAME = NAME_PATTERN.pattern
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from twincore.platform.gateway.schemas import RowId
 from twincore.services.aml.errors import UploadTooLarge
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -24,12 +25,12 @@ class SampleRequest(BaseModel):
 
 
 class RunRequest(BaseModel):
-    dataset_id: int
+    dataset_id: RowId
     budget: int = Field(100, ge=1, le=10_000, description="most alerts the run may raise")
 
 
 class OpenCaseRequest(BaseModel):
-    alert_id: int
+    alert_id: RowId
     actor: Actor
     assignee: str | None = Field(None, max_length=100)
 
@@ -93,11 +94,11 @@ def build_api(service: Any) -> APIRouter:
         return await service.ingest_sample(body.sample, name=body.name)
 
     @api.get("/datasets/{dataset_id}")
-    async def dataset(dataset_id: int) -> Any:
+    async def dataset(dataset_id: RowId) -> Any:
         return await service.get_dataset(dataset_id)
 
     @api.delete("/datasets/{dataset_id}", status_code=204)
-    async def delete_dataset(dataset_id: int) -> None:
+    async def delete_dataset(dataset_id: RowId) -> None:
         await service.delete_dataset(dataset_id)
 
     @api.post("/runs", status_code=201)
@@ -105,19 +106,19 @@ def build_api(service: Any) -> APIRouter:
         return await service.run_detection(body.dataset_id, budget=body.budget)
 
     @api.get("/runs")
-    async def runs(dataset_id: int | None = None) -> Any:
+    async def runs(dataset_id: RowId | None = None) -> Any:
         return await service.list_runs(dataset_id)
 
     @api.get("/runs/{run_id}")
-    async def get_run(run_id: int) -> Any:
+    async def get_run(run_id: RowId) -> Any:
         return await service.get_run(run_id)
 
     @api.get("/runs/{run_id}/alerts")
-    async def alerts(run_id: int) -> Any:
+    async def alerts(run_id: RowId) -> Any:
         return await service.list_alerts(run_id)
 
     @api.get("/runs/{run_id}/alerts.csv", response_class=PlainTextResponse)
-    async def alerts_csv(run_id: int) -> PlainTextResponse:
+    async def alerts_csv(run_id: RowId) -> PlainTextResponse:
         text = await service.alerts_csv(run_id)
         disposition = f'attachment; filename="aml-run-{run_id}-alerts.csv"'
         return PlainTextResponse(
@@ -125,7 +126,7 @@ def build_api(service: Any) -> APIRouter:
         )
 
     @api.get("/alerts/{alert_id}")
-    async def alert(alert_id: int) -> Any:
+    async def alert(alert_id: RowId) -> Any:
         return await service.get_alert(alert_id)
 
     @api.post("/cases", status_code=201)
@@ -144,39 +145,39 @@ def build_api(service: Any) -> APIRouter:
         return await service.list_cases(case_status)
 
     @api.get("/cases/{case_id}")
-    async def get_case(case_id: int) -> Any:
+    async def get_case(case_id: RowId) -> Any:
         return await service.get_case(case_id)
 
     @api.post("/cases/{case_id}/status")
-    async def change_status(case_id: int, body: StatusRequest) -> Any:
+    async def change_status(case_id: RowId, body: StatusRequest) -> Any:
         return await service.change_status(
             case_id, status=body.status, actor=body.actor, reason=body.reason
         )
 
     @api.post("/cases/{case_id}/assign")
-    async def assign(case_id: int, body: AssignRequest) -> Any:
+    async def assign(case_id: RowId, body: AssignRequest) -> Any:
         return await service.assign(case_id, assignee=body.assignee, actor=body.actor)
 
     @api.post("/cases/{case_id}/notes")
-    async def note(case_id: int, body: NoteRequest) -> Any:
+    async def note(case_id: RowId, body: NoteRequest) -> Any:
         return await service.add_note(case_id, text=body.text, actor=body.actor)
 
     @api.get("/cases/{case_id}/facts")
-    async def facts(case_id: int) -> Any:
+    async def facts(case_id: RowId) -> Any:
         return await service.case_facts(case_id)
 
     @api.get("/cases/{case_id}/narratives")
-    async def narratives(case_id: int) -> Any:
+    async def narratives(case_id: RowId) -> Any:
         return await service.list_narratives(case_id)
 
     @api.post("/cases/{case_id}/narratives/draft", status_code=201)
-    async def draft(case_id: int, body: DraftRequest) -> Any:
+    async def draft(case_id: RowId, body: DraftRequest) -> Any:
         return await service.draft_narrative(
             case_id, actor=body.actor, model=body.model, max_tokens=body.max_tokens
         )
 
     @api.post("/cases/{case_id}/narratives", status_code=201)
-    async def edit(case_id: int, body: EditRequest) -> Any:
+    async def edit(case_id: RowId, body: EditRequest) -> Any:
         return await service.edit_narrative(case_id, text=body.text, actor=body.actor)
 
     return api

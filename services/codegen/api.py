@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
+from twincore.platform.gateway.schemas import RowId
 from twincore.services.codegen.service import MAX_ROUNDS, MAX_SAMPLES
 
 LanguageName = Literal["python", "java", "cpp"]
@@ -76,7 +77,7 @@ def build_api(service: Any) -> APIRouter:
         return result
 
     @api.get("/runs/{run_id}")
-    async def get_run(run_id: int) -> dict[str, Any]:
+    async def get_run(run_id: RowId) -> dict[str, Any]:
         result: dict[str, Any] = await service.get(run_id)
         return result
 

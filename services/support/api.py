@@ -9,6 +9,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator
 
+from twincore.platform.gateway.schemas import RowId
+
 # The statuses of models.TICKET_STATUSES (a test keeps the two equal), typed for the OpenAPI docs.
 TicketStatus = Literal["open", "in_progress", "closed"]
 
@@ -17,7 +19,7 @@ class AskRequest(BaseModel):
     """A customer's question, optionally continuing a conversation."""
 
     question: str = Field(..., min_length=1, max_length=2000)
-    conversation_id: int | None = Field(None, ge=1, description="continue this conversation")
+    conversation_id: RowId | None = Field(None, description="continue this conversation")
     model: Literal["auto", "swift", "deep"] = Field(
         "auto", description="the core that writes queries; auto may escalate to the other core"
     )
@@ -51,18 +53,18 @@ def build_api(service: Any) -> APIRouter:
         return result
 
     @api.get("/conversations/{conversation_id}")
-    async def conversation(conversation_id: int) -> dict[str, Any]:
+    async def conversation(conversation_id: RowId) -> dict[str, Any]:
         result: dict[str, Any] = await service.conversation(conversation_id)
         return result
 
     @api.post("/conversations/{conversation_id}/not-solved")
-    async def not_solved(conversation_id: int) -> dict[str, Any]:
+    async def not_solved(conversation_id: RowId) -> dict[str, Any]:
         """The user says the answer did not help: a ticket opens with the transcript."""
         result: dict[str, Any] = await service.not_solved(conversation_id)
         return result
 
     @api.post("/conversations/{conversation_id}/solved")
-    async def solved(conversation_id: int) -> dict[str, Any]:
+    async def solved(conversation_id: RowId) -> dict[str, Any]:
         """The user confirms the answer solved it: only now (or when the checker verified the
         query) does the conversation count as resolved."""
         result: dict[str, Any] = await service.solved(conversation_id)
@@ -76,7 +78,7 @@ def build_api(service: Any) -> APIRouter:
         return result
 
     @api.patch("/tickets/{ticket_id}")
-    async def set_status(ticket_id: int, body: TicketStatusRequest) -> dict[str, Any]:
+    async def set_status(ticket_id: RowId, body: TicketStatusRequest) -> dict[str, Any]:
         result: dict[str, Any] = await service.set_ticket_status(ticket_id, body.status)
         return result
 

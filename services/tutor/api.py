@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
+from twincore.platform.gateway.schemas import RowId
 from twincore.services.tutor.curriculum.practice import MAX_COUNT
 from twincore.services.tutor.steps.reading import MAX_STEPS, MAX_TEXT
 from twincore.services.tutor.word.problems import MAX_CANDIDATES, MAX_QUESTION_CHARS
@@ -145,11 +146,11 @@ def build_api(service: Any) -> APIRouter:
         return await service.list_sessions(student, limit)
 
     @api.get("/sessions/{session_id}")
-    async def get_session(session_id: int) -> Any:
+    async def get_session(session_id: RowId) -> Any:
         return await service.get_session(session_id)
 
     @api.post("/sessions/{session_id}/attempts")
-    async def attempt(session_id: int, body: AttemptRequest) -> Any:
+    async def attempt(session_id: RowId, body: AttemptRequest) -> Any:
         return await service.attempt(
             session_id, body.problem, body.steps, body.hints_used, body.solution_seen
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from twincore.platform.gateway.schemas import RowId
 from twincore.services.writing.api_stream import stream_response
 from twincore.services.writing.generate.drafts import Mode
 from twincore.services.writing.generate.run import MAX_CANDIDATES
@@ -93,12 +94,12 @@ def build_api(service: Any) -> APIRouter:
         return result
 
     @api.get("/drafts/{draft_id}")
-    async def draft(draft_id: int) -> dict[str, Any]:
+    async def draft(draft_id: RowId) -> dict[str, Any]:
         result: dict[str, Any] = await service.draft(draft_id)
         return result
 
     @api.post("/drafts/{draft_id}/ratings")
-    async def rate(draft_id: int, body: RatingRequest) -> dict[str, Any]:
+    async def rate(draft_id: RowId, body: RatingRequest) -> dict[str, Any]:
         result: dict[str, Any] = await service.rate(draft_id, body.stars, body.comment)
         return result
 

@@ -34,7 +34,8 @@ class CsvBlock:
 
 def read_header(path: Path) -> list[str]:
     """The header fields of a CSV file (BOM and spaces removed); [] for an empty file."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    # Undecodable bytes become U+FFFD: the header then fails to match, reported as such.
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         first = handle.readline()
     if not first.strip():
         return []
@@ -68,17 +69,17 @@ def _parse_block(raw: list[bytes], first_line: int, n_columns: int) -> CsvBlock:
     keep = np.flatnonzero(lengths > 0)
     lines = first_line + keep
     data = b"\n".join(stripped[i] for i in keep)
-    if b'"' in data:
-        text = data.decode("utf-8", errors="replace").split("\n")
-        fields = np.fromiter((len(row) for row in csv.reader(text)), dtype=np.int64)
-    else:
-        # Fields per line = commas per line + 1, counted on the bytes without a Python loop.
-        buf = np.frombuffer(data + b"\n", dtype=np.uint8)
-        newlines = np.flatnonzero(buf == ord("\n"))
-        commas = np.flatnonzero(buf == ord(","))
-        fields = np.bincount(np.searchsorted(newlines, commas), minlength=len(newlines)) + 1
     if len(keep) == 0:
-        return CsvBlock(pd.DataFrame(), lines, fields)
+        return CsvBlock(pd.DataFrame(), lines, np.zeros(0, dtype=np.int64))
+    if b'"' in data or b"\r" in data:
+        # pandas would let a stray quote run on over the next lines and end a row at a bare
+        # CR, so its rows would no longer match our line numbers.
+        return _parse_lines_apart(data, lines, n_columns)
+    # Fields per line = commas per line + 1, counted on the bytes without a Python loop.
+    buf = np.frombuffer(data + b"\n", dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    commas = np.flatnonzero(buf == ord(","))
+    fields = np.bincount(np.searchsorted(newlines, commas), minlength=len(newlines)) + 1
     width = max(int(fields.max()), n_columns)
     frame = pd.read_csv(
         io.BytesIO(data),
@@ -96,3 +97,17 @@ def _parse_block(raw: list[bytes], first_line: int, n_columns: int) -> CsvBlock:
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     return CsvBlock(frame, lines, fields)
+
+
+def _parse_lines_apart(data: bytes, lines: np.ndarray, n_columns: int) -> CsvBlock:
+    """Each line parsed on its own with the csv module, so a quote never spans lines; a line it
+    cannot read counts as having no fields (reported as a wrong field count)."""
+    rows: list[list[str]] = []
+    for line in data.decode("utf-8", errors="replace").split("\n"):
+        try:
+            rows.append(next(csv.reader([line]), []))
+        except csv.Error:
+            rows.append([])
+    fields = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    padded = [[value.strip() for value in (row + [""] * n_columns)[:n_columns]] for row in rows]
+    return CsvBlock(pd.DataFrame(padded, columns=list(range(n_columns)), dtype=str), lines, fields)
