@@ -64,9 +64,12 @@ sandbox-tools:
 # Two workers, one test file each at a time (module fixtures stay on one worker): much of the
 # suite waits on Ray, subprocesses and the browser, so this roughly halves the wall time. The
 # 30 slowest tests are listed at the end: CI must stay under 40 minutes on 2 cores.
+# OMP_WAIT_POLICY=PASSIVE: the workers, Ray replicas and subprocesses together run more OpenMP
+# threads than there are cores, and torch's libgomp otherwise spins idle threads on cores another
+# process needs (it is read when libgomp loads, so it is set here, before any Python starts).
 PYTEST_WORKERS ?= 2
 pytest: install chromium sandbox-tools
-	$(BIN)/pytest tests/unit tests/integration tests/browser -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(BIN)/pytest tests/unit tests/integration tests/browser -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

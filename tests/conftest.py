@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from filelock import FileLock
 from sqlalchemy import inspect
 
@@ -18,6 +20,7 @@ from twincore.platform.db.migrate import downgrade
 from twincore.platform.db.registry import load_table_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_WEIGHTS_ENV = "TC_TEST_SHARED_WEIGHTS"  # not TWINCORE_*: `isolated_env` removes those
 # Read before any test clears the environment: CI sets it to a live PostgreSQL database.
 POSTGRES_URL = os.environ.get("TWINCORE_DATABASE_URL", "")
 # Files that start a whole platform on Ray or load the 1.5B deep core. Converting that core
@@ -32,6 +35,30 @@ HEAVY_FILES = frozenset(
         "tests/integration/platform/test_up.py",
     }
 )
+
+
+# Each xdist worker gets its share of the cores for torch (and, through OMP_NUM_THREADS, for the
+# processes it starts): two workers each running 2 OpenMP threads on 2 cores spin against each
+# other, and CI spent up to four times a test's quiet-machine time that way. Settings that name
+# threads (a core's `threads`, Ray's own per-actor OMP_NUM_THREADS) still win.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
+    os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))
+    torch.set_num_threads(_THREADS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On the controller, one folder for default weights and converted cores, which every
+    worker's session data dir links to (see tests/integration/conftest.py): each worker used to
+    join the Qwen files and convert the same cores again."""
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        os.environ[SHARED_WEIGHTS_ENV] = tempfile.mkdtemp(prefix="twincore-test-weights-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ.pop(SHARED_WEIGHTS_ENV, ""), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,6 +3,7 @@ real SmolLM2 cores in-process, settings over a migrated SQLite file."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from twincore.model_core.backends.core_cache import CORES_DIR
 from twincore.model_core.backends.native import CoreProfile, NativeBackend
 from twincore.platform.cores import CoreServer
 from twincore.platform.db.migrate import upgrade
@@ -23,6 +25,12 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     """Assembled default weights and converted core caches, built once per test session and
     removed after it (about 3 GB with Qwen)."""
     data_dir = tmp_path_factory.mktemp("var")
+    # Joined weights and converted cores are the same for every worker: they live in the
+    # controller's folder (tests/conftest.py), written atomically, so workers share them.
+    shared = Path(os.environ["TC_TEST_SHARED_WEIGHTS"])
+    for name in ("models", CORES_DIR):
+        (shared / name).mkdir(exist_ok=True)
+        (data_dir / name).symlink_to(shared / name, target_is_directory=True)
     yield data_dir
     shutil.rmtree(data_dir, ignore_errors=True)
 
