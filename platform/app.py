@@ -23,13 +23,20 @@ from twincore.platform.gateway.app import build_gateway, build_state
 from twincore.platform.router.router import Router
 from twincore.platform.router.setup import router_options
 from twincore.platform.serve_handles import HandleCore, RouterHandleClient, ServiceHandleClient
-from twincore.platform.serve_options import core_options, scaling_options
+from twincore.platform.serve_options import (
+    core_options,
+    gateway_actor_options,
+    lower_process_priority,
+    router_actor_options,
+    scaling_options,
+    service_actor_options,
+)
 from twincore.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Router and gateway only pass requests along: they reserve no CPU and take many at once.
-LIGHT_ACTOR = {"num_cpus": 0}
+# Router and gateway only pass requests along: they take many at once (their CPU reservations,
+# and the services', are in serve_options.py).
 MAX_ONGOING_LIGHT = 1024
 
 
@@ -47,6 +54,7 @@ class ServiceDeployment:
     def __init__(
         self, name: str, modules: tuple[str, ...], router: DeploymentHandle[Any], settings: Settings
     ) -> None:
+        lower_process_priority()  # batch services (serve_options.py): below the cores
         services, _ = load_components(modules)
         component = next(c for c in services if c.name == name)
         self.service = component.build_service(RouterHandleClient(router), settings)
@@ -101,14 +109,16 @@ def build_application(settings: Settings, *, modules: tuple[str, ...] | None = N
     router = (
         _deployment(RouterDeployment)
         .options(
-            name="router", ray_actor_options=LIGHT_ACTOR, max_ongoing_requests=MAX_ONGOING_LIGHT
+            name="router",
+            ray_actor_options=router_actor_options(),
+            max_ongoing_requests=MAX_ONGOING_LIGHT,
         )
         .bind(cores, settings)
     )
     service_components, _ = load_components(modules)
     services = {
         c.name: _deployment(ServiceDeployment)
-        .options(name=f"service-{c.name}", ray_actor_options=LIGHT_ACTOR)
+        .options(name=f"service-{c.name}", ray_actor_options=service_actor_options(c.name))
         .bind(c.name, modules, router, settings)
         for c in service_components
     }
@@ -117,7 +127,7 @@ def build_application(settings: Settings, *, modules: tuple[str, ...] | None = N
         .options(
             name="gateway",
             **scaling_options(settings.gateway.replicas, settings.gateway.autoscaling),
-            ray_actor_options=LIGHT_ACTOR,
+            ray_actor_options=gateway_actor_options(),
             max_ongoing_requests=MAX_ONGOING_LIGHT,
         )
         .bind(router, services, settings, modules)

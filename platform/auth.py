@@ -68,6 +68,15 @@ def verify_api_key(session: Session, *, token: str, secret_key: bytes) -> ApiKey
     return key
 
 
+def active_key_name(session: Session, *, key_id: int) -> str | None:
+    """The name of key `key_id` while it is active; None once revoked or unknown. One read by
+    primary key: the gateway asks on every request, so a revocation counts at once."""
+    row = session.execute(
+        select(ApiKey.name, ApiKey.revoked_at).where(ApiKey.id == key_id)
+    ).one_or_none()
+    return None if row is None or row.revoked_at is not None else str(row.name)
+
+
 def list_api_keys(session: Session) -> list[ApiKey]:
     """Every key, newest first, revoked ones included."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))

@@ -24,6 +24,7 @@ from twincore.platform.cleanup import (
     clean_before_start,
     write_run_record,
 )
+from twincore.platform.serve_options import light_cpus_needed
 from twincore.platform.settings import CoreConfig, Settings
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,12 @@ def ray_cluster(
                 resources[name] = resources.get(name, 0.0) + amount
         ray.init(
             address="local",
-            num_cpus=max(os.cpu_count() or 1, sum(cpus_needed(app) for app in apps)),
+            # The gateway, router and services reserve CPUs too (serve_options.py): without
+            # them a 2-CPU laptop, whose two cores take both, could never place the services.
+            num_cpus=max(
+                os.cpu_count() or 1,
+                sum(cpus_needed(app) + math.ceil(light_cpus_needed(app)) for app in apps),
+            ),
             resources=resources or None,
             include_dashboard=dashboard,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,

@@ -28,14 +28,16 @@ from twincore.platform.components import (
 )
 from twincore.platform.db import create_db_engine, session_factory
 from twincore.platform.errors import ERROR_TYPES, ServiceError, clean_message, describe
-from twincore.platform.gateway import openai_api
+from twincore.platform.gateway import keys_api, login, openai_api
+from twincore.platform.gateway.access import AccessGuard, gradio_user
 from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, authorize
 from twincore.platform.gateway.metrics import GatewayMetrics
 from twincore.platform.gateway.middleware import TrackingMiddleware
-from twincore.platform.gateway.ratelimit import RateLimiter
+from twincore.platform.gateway.ratelimit import LocalRateLimiter, RateLimit, RateLimiter
 from twincore.platform.gateway.responses import error_body
 from twincore.platform.gateway.security import Authenticator
 from twincore.platform.gateway.service_tracking import TrackedServiceClient
+from twincore.platform.gateway.shared_limits import SharedRateLimiter, in_serve_replica
 from twincore.platform.gateway.tracking import RequestLogWriter
 from twincore.platform.router.router import RouterClient
 from twincore.platform.settings import Settings, secret_key_bytes
@@ -44,8 +46,13 @@ logger = logging.getLogger(__name__)
 
 
 def build_state(
-    settings: Settings, router: RouterClient, services: dict[str, Any] | None = None
+    settings: Settings,
+    router: RouterClient,
+    services: dict[str, Any] | None = None,
+    *,
+    limiter: RateLimiter | None = None,
 ) -> GatewayState:
+    """`limiter` defaults to the replicas' shared one under Ray Serve, a local one otherwise."""
     sessions = session_factory(create_db_engine(settings.database_url))
     writer = RequestLogWriter(sessions)
     tracked = {
@@ -58,14 +65,18 @@ def build_state(
         auth=Authenticator(
             sessions, secret_key_bytes(settings), require_key=bool(settings.auth.require_api_key)
         ),
-        limiter=RateLimiter(
-            per_minute=settings.gateway.rate_limit_per_minute,
-            burst=settings.gateway.rate_limit_burst,
-        ),
+        limiter=limiter or _default_limiter(settings),
         metrics=GatewayMetrics(),
         log_writer=writer,
         services=tracked,
     )
+
+
+def _default_limiter(settings: Settings) -> RateLimiter:
+    limit = RateLimit(settings.gateway.rate_limit_per_minute, settings.gateway.rate_limit_burst)
+    if in_serve_replica():
+        return SharedRateLimiter(limit)
+    return LocalRateLimiter(limit)
 
 
 def build_gateway(
@@ -89,9 +100,13 @@ def build_gateway(
         lifespan=lifespan,
     )
     app.state.gateway = state
+    # Added first, so it runs inside the tracking middleware: refusals are logged too.
+    app.add_middleware(AccessGuard, auth=state.auth)
     app.add_middleware(TrackingMiddleware, state=state)
     _add_error_handlers(app)
     app.include_router(openai_api.router)
+    app.include_router(login.router)
+    app.include_router(keys_api.router)
     _add_operations(app, services)
     for component in services:
         app.include_router(
@@ -217,7 +232,13 @@ def _mount_uis(app: FastAPI, state: GatewayState, uis: Sequence[UiComponent]) ->
     context = UiContext(router=state.router, settings=state.settings, services=state.services)
     for component in uis:
         blocks = component.builder()(context)
+        # The access guard already admitted the caller; Gradio's own hook makes its API
+        # (queue, upload, config, files) refuse anyone the guard did not admit.
         gr.mount_gradio_app(
-            app, blocks, path=f"/ui/{component.name}", **mount_options(component.name)
+            app,
+            blocks,
+            path=f"/ui/{component.name}",
+            auth_dependency=gradio_user,
+            **mount_options(component.name),
         )
         logger.info("UI %s mounted at /ui/%s", component.title, component.name)

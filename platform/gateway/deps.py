@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from twincore.platform.gateway.access import bearer_token, scope_principal
 from twincore.platform.gateway.metrics import GatewayMetrics
 from twincore.platform.gateway.ratelimit import RateLimiter, retry_after_header
 from twincore.platform.gateway.security import Authenticator, AuthError, Principal
@@ -63,25 +64,28 @@ def current_record(request: Request) -> RequestRecord:
 
 
 async def authorize(request: Request, state: State) -> Principal:
-    """Authenticate the caller, then take one token from its rate-limit bucket."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    host = request.client.host if request.client else None
-    try:
-        principal = await state.auth.authenticate(bearer, host)
-    except AuthError as error:
-        raise ApiError(
-            401, str(error), "authentication_error", headers={"WWW-Authenticate": "Bearer"}
-        ) from error
+    """The caller the access guard admitted (or, in an app without the guard, authenticated
+    here), after taking one token from its rate-limit bucket."""
+    principal = scope_principal(request.scope)
+    if principal is None:
+        host = request.client.host if request.client else None
+        try:
+            principal = await state.auth.authenticate(
+                bearer_token(request.headers.get("authorization")), host
+            )
+        except AuthError as error:
+            raise ApiError(
+                401, str(error), "authentication_error", headers={"WWW-Authenticate": "Bearer"}
+            ) from error
     current_record(request).api_key_id = principal.key_id
-    wait = state.limiter.acquire(principal.bucket)
+    wait = await state.limiter.acquire(principal.bucket)
     if wait is not None:
+        limit = state.limiter.limit
         raise ApiError(
             429,
             f"rate limit exceeded for {principal.name}: "
-            f"{state.settings.gateway.rate_limit_per_minute:g} requests per minute, "
-            f"burst {state.settings.gateway.rate_limit_burst}; retry in {wait:.1f}s",
+            f"{limit.per_minute:g} requests per minute, "
+            f"burst {limit.burst}; retry in {wait:.1f}s",
             "rate_limit_exceeded",
             headers={"Retry-After": retry_after_header(wait)},
         )

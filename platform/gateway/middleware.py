@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twincore.platform.gateway.deps import GatewayState
 from twincore.platform.gateway.service_tracking import CANCELLED, current_record
 from twincore.platform.gateway.tracking import RequestRecord
-from twincore.platform.logs import request_id_var
+from twincore.platform.logs import redact_secrets, request_id_var
 
 # Health probes, metrics scrapes, docs and UI assets would drown the log; API calls are kept.
 TRACKED_PREFIXES = ("/v1/",)
@@ -64,6 +64,12 @@ class TrackingMiddleware:
             current_record.reset(record_token)
 
     def _finish(self, record: RequestRecord, started: float) -> None:
+        # Fields that quote the request (an unknown model, an exception's message) may hold a
+        # key that a client pasted in the wrong place.
+        if record.error:
+            record.error = redact_secrets(record.error)
+        if record.model:
+            record.model = redact_secrets(record.model)
         metrics, core = self.state.metrics, record.core or "none"
         endpoint = record.path.removeprefix("/v1/")[:64]
         metrics.requests.labels(endpoint, core, str(record.status_code)).inc()

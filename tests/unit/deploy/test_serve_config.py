@@ -45,10 +45,14 @@ def test_the_built_app_pins_cores_and_autoscales() -> None:
         assert options["num_cpus"] == args["cores"][core]["num_cpus"]
         scaling = built[core]._deployment_config.autoscaling_config
         assert scaling.max_replicas == args["cores"][core]["autoscaling"]["max_replicas"]
-    # Router and gateway reserve nothing, so they may run on any node (the head included).
-    for light in ("router", "gateway"):
+    # Router, gateway and services need no core resource, so they may run on any node (the
+    # head included); their CPU reservations are small and AML, the batch one, runs niced.
+    for light in ("router", "gateway", "service-aml", "service-support"):
         assert built[light].ray_actor_options.get("resources") in (None, {})
-        assert built[light].ray_actor_options["num_cpus"] == 0
+        assert built[light].ray_actor_options["num_cpus"] < 0.5
+    assert built["gateway"].ray_actor_options["num_cpus"] > 0
+    aml_env = built["service-aml"].ray_actor_options["runtime_env"]["env_vars"]
+    assert aml_env["OMP_NUM_THREADS"] == "1" and int(aml_env["TWINCORE_PROCESS_NICE"]) > 0
     assert built["gateway"]._deployment_config.autoscaling_config.min_replicas == 2
 
 
