@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
 
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from twincore.model_core.backends.base import CoreRequest
-from twincore.platform.router.types import CoreEvent, RouteEvent, RouteRequest
+from twincore.platform.router.types import CoreEvent, CoreFailure, RouteEvent, RouteRequest
 
 
 async def _stream(response: DeploymentResponseGenerator[Any]) -> AsyncGenerator[Any, None]:
@@ -27,12 +28,28 @@ async def _stream(response: DeploymentResponseGenerator[Any]) -> AsyncGenerator[
 class HandleCore:
     """A core deployment (`CoreServer`) as a `CoreClient`."""
 
+    out_of_process = True
+    """Its calls cross to a replica: the router caches its health (`Router.health_cache_s`)."""
+
     def __init__(self, name: str, handle: DeploymentHandle[Any]) -> None:
         self.name, self._handle = name, handle
 
     def generate(self, request: CoreRequest) -> AsyncGenerator[CoreEvent, None]:
         response = self._handle.options(stream=True).generate.remote(request)
-        return _stream(cast(DeploymentResponseGenerator[Any], response))
+        return self._refused_when_full(_stream(cast(DeploymentResponseGenerator[Any], response)))
+
+    async def _refused_when_full(
+        self, events: AsyncGenerator[CoreEvent, None]
+    ) -> AsyncGenerator[CoreEvent, None]:
+        """The core's events; Serve's queue limit (`max_queued_requests`) refusing the call
+        becomes a `busy` failure, so the router falls back without cooling the core."""
+        try:
+            async for event in events:
+                yield event
+        except BackPressureError as error:
+            yield CoreFailure(self.name, f"{self.name} is busy: {error}", condition="busy")
+        finally:
+            await events.aclose()
 
     async def health(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._handle.health.remote()

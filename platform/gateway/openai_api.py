@@ -15,6 +15,7 @@ from twincore.model_core.backends.base import CoreRequest
 from twincore.model_core.engine.constraint import Constraint
 from twincore.model_core.engine.types import Chunk
 from twincore.platform.gateway.deps import ApiError, Caller, GatewayState, State, current_record
+from twincore.platform.gateway.ratelimit import retry_after_header
 from twincore.platform.gateway.responses import (
     SSE_DONE,
     Collected,
@@ -31,6 +32,7 @@ from twincore.platform.structured import constraint_problem
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 DISCONNECT_POLL_S = 0.25
+ROUTER_RETRY_AFTER_S = 5.0  # Serve restarts a dead router replica within seconds
 LATENCY_HEADER = "x-twincore-latency-ms"
 
 
@@ -142,12 +144,21 @@ async def _serve(
     record = current_record(request)
     record.model = route.model
     events = state.router.stream(route)
-    first = await anext(events, None)
+    try:
+        first = await anext(events, None)
+    except Exception as error:  # the router replica died or cannot be reached
+        await events.aclose()
+        message = f"the router is unavailable: {type(error).__name__}: {error}"
+        retry = {"Retry-After": retry_after_header(ROUTER_RETRY_AFTER_S)}
+        raise ApiError(503, message, "service_unavailable", headers=retry) from error
     if isinstance(first, RouteError):
         await events.aclose()
         if first.decision is not None:
             _note_decision(state, record, first.decision, route=route)
-        raise ApiError(first.status, first.message, first.type)
+        retry = {}
+        if first.retry_after_s is not None:
+            retry = {"Retry-After": retry_after_header(first.retry_after_s)}
+        raise ApiError(first.status, first.message, first.type, headers=retry)
     if not isinstance(first, Decision):
         await events.aclose()
         raise ApiError(500, "the router answered without a decision", "server_error")
@@ -194,6 +205,8 @@ async def _collect_unless_disconnected(
                 if isinstance(event, Chunk):
                     _count(record, event)
                     collected.add(event)
+        except Exception as error:  # the router's stream broke: a 502, not a 500
+            collected.error = f"{type(error).__name__}: {error}"
         finally:
             await events.aclose()
         return collected
@@ -224,19 +237,23 @@ async def _stream_body(
     cancels the generation in the core."""
     collected = Collected()
     try:
-        async for event in events:
-            if not isinstance(event, Chunk):
-                continue
-            _count(record, event)
-            collected.add(event)
-            if event.error:
-                yield sse(error_body(f"core failed mid-stream: {event.error}", "server_error"))
-                break
-            events_text = builder.stream_event(event)
-            if events_text:  # empty while a tool call is still open
-                yield events_text
-        else:
-            yield builder.final_event(collected.usage, include_usage=include_usage)
+        try:
+            async for event in events:
+                if not isinstance(event, Chunk):
+                    continue
+                _count(record, event)
+                collected.add(event)
+                if event.error:
+                    yield sse(error_body(f"core failed mid-stream: {event.error}", "server_error"))
+                    break
+                events_text = builder.stream_event(event)
+                if events_text:  # empty while a tool call is still open
+                    yield events_text
+            else:
+                yield builder.final_event(collected.usage, include_usage=include_usage)
+        except Exception as error:  # the router's stream broke: end with an error event
+            record.error = f"{type(error).__name__}: {error}"
+            yield sse(error_body(f"the stream broke: {record.error}", "server_error"))
         yield SSE_DONE
     finally:
         await events.aclose()

@@ -55,7 +55,19 @@ def router_options(settings: Settings) -> dict[str, Any]:
         "policy": policy,
         "cooldown_s": settings.gateway.router_cooldown_s,
         "min_mean_logprob": policy.config.cascade.min_mean_logprob,
+        "queue_limits": queue_limits(settings),
     }
+
+
+def queue_limits(settings: Settings) -> dict[str, int]:
+    """Requests in flight per core before it counts as busy: what its replicas' engines hold
+    (running + waiting, Serve's `max_ongoing_requests` each). Beyond that Ray Serve would queue
+    them in the handle with no bound and no answer until the client timed out."""
+    limits = {}
+    for name, config in (("deep", settings.cores.deep), ("swift", settings.cores.swift)):
+        replicas = config.autoscaling.max_replicas if config.autoscaling else config.replicas
+        limits[name] = (config.max_running + config.max_waiting) * replicas
+    return limits
 
 
 def build_router(cores: Mapping[str, CoreClient], settings: Settings) -> Router:

@@ -53,14 +53,20 @@ class Decision:
         return asdict(self)
 
 
+CoreCondition = Literal["failed", "busy", "loading"]
+
+
 @dataclass(frozen=True)
 class CoreFailure:
     """A core could not start a request. `client` failures are the caller's fault (400: the
-    prompt is too long, a parameter is out of range) and no other core is tried for them."""
+    prompt is too long, a parameter is out of range) and no other core is tried for them.
+    `condition` says why otherwise: `failed` (broken: the router cools it down), `busy` (its
+    queue is full: back-pressure, no cool-down) or `loading` (its model is not up yet)."""
 
     core: str
     message: str
     client: bool = False
+    condition: CoreCondition = "failed"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class RouteError:
     message: str
     type: Literal["invalid_request_error", "service_unavailable"] = "service_unavailable"
     decision: Decision | None = None
+    retry_after_s: float | None = None
+    """When a retry may succeed (a core loading, busy or cooling): the `Retry-After` header."""
 
 
 CoreEvent = Chunk | CoreFailure

@@ -4,14 +4,18 @@ uses the first one's gateway as its remote cores."""
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import ray
 from openai import OpenAI
 from ray import serve
 from sqlalchemy import select
@@ -32,6 +36,9 @@ from .sweep import bad_requests, check_refusal, send
 pytestmark = pytest.mark.anyio
 UPSTREAM_KEY_ENV = "TC_TEST_UPSTREAM_KEY"  # read by the mirror app's replicas
 QUESTION = [{"role": "user", "content": "What is 2 + 2? Answer with one number."}]
+COUNTING = [{"role": "user", "content": "Count from 1 to 300, one number per line."}]
+HI = [{"role": "user", "content": "Say hi."}]
+ONE_WORD = {"model": "swift", "messages": HI, "max_tokens": 2}
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,20 @@ class Platform:
             time.sleep(0.1)
 
 
-def remote_cores(base_url: str, *, deep_url: str | None = None) -> CoresConfig:
-    def remote(model: str, url: str) -> CoreConfig:
-        return CoreConfig(backend="openai", model=model, base_url=url, api_key_env=UPSTREAM_KEY_ENV)
+def remote_cores(
+    base_url: str, *, deep_url: str | None = None, swift_queue: int | None = None
+) -> CoresConfig:
+    """Both cores over HTTP; `swift_queue`: the requests swift takes at once (its queue limit)."""
 
-    return CoresConfig(deep=remote("deep", deep_url or base_url), swift=remote("swift", base_url))
+    def remote(model: str, url: str, **limits: int) -> CoreConfig:
+        return CoreConfig(
+            backend="openai", model=model, base_url=url, api_key_env=UPSTREAM_KEY_ENV, **limits
+        )
+
+    limits = {} if swift_queue is None else {"max_running": swift_queue, "max_waiting": 0}
+    return CoresConfig(
+        deep=remote("deep", deep_url or base_url), swift=remote("swift", base_url, **limits)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +99,17 @@ def platform(
         _, token = create_api_key(session, name="tests", secret_key=secret_key_bytes(settings))
     os.environ[UPSTREAM_KEY_ENV] = token  # before Ray starts, so its workers inherit it
     base = f"http://127.0.0.1:{port}"
-    with ray_cluster(settings):
+    mirror = settings.model_copy(update={"cores": remote_cores(f"{base}/v1")})
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    # Swift takes one request at a time here: the overload test fills it.
+    cores = remote_cores(f"{base}/v1", deep_url=dead, swift_queue=1)
+    broken = settings.model_copy(update={"cores": cores})
+    # Sized for all three apps: each gateway reserves CPU, and one too few leaves an app
+    # waiting for a place forever.
+    with ray_cluster(settings, serving=(settings, mirror, broken)):
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_application(settings), name="twincore", route_prefix="/")
-        mirror = settings.model_copy(update={"cores": remote_cores(f"{base}/v1")})
         serve.run(build_application(mirror, modules=()), name="mirror", route_prefix="/mirror")
-        dead = f"http://127.0.0.1:{free_port()}/v1"
-        broken = settings.model_copy(update={"cores": remote_cores(f"{base}/v1", deep_url=dead)})
         serve.run(build_application(broken, modules=()), name="broken", route_prefix="/broken")
         yield Platform(base, token, settings)
     os.environ.pop(UPSTREAM_KEY_ENV, None)
@@ -264,3 +284,101 @@ def test_every_route_refuses_bad_input_cleanly_under_ray_serve(platform: Platfor
     )
     assert missing_case.status_code == 404
     assert missing_case.json()["error"]["type"] == "not_found_error"
+
+
+def replicas(app: str, deployment: str) -> list[str]:
+    """The actor names of a deployment's live replicas."""
+    prefix = f"SERVE_REPLICA::{app}#{deployment}#"
+    actors = ray.util.list_named_actors(all_namespaces=True)
+    return sorted(a["name"] for a in actors if a["name"].startswith(prefix))
+
+
+def test_a_full_core_answers_503_with_retry_after_and_keeps_running(platform: Platform) -> None:
+    # /broken: deep cannot be reached and swift takes one request at a time (its queue limit).
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    url = f"{platform.base}/broken/v1/chat/completions"
+    long = {"model": "swift", "messages": COUNTING, "max_tokens": 300, "stream": True}
+    before = replicas("broken", "swift")
+    with httpx.stream("POST", url, json=long, headers=headers, timeout=60) as held:
+        assert next(line for line in held.iter_lines() if line.startswith("data:"))
+        refused = httpx.post(url, json={**long, "stream": False}, headers=headers, timeout=60)
+    assert refused.status_code == 503, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    message = refused.json()["error"]["message"]
+    assert "swift busy: swift is busy" in message and "deep failed" in message
+    # The held stream was cancelled on hang-up; swift takes requests again, same replica.
+    deadline = time.monotonic() + 30
+    while (
+        answer := httpx.post(url, json=ONE_WORD, headers=headers, timeout=60)
+    ).status_code != 200:
+        assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
+        time.sleep(0.2)
+    assert answer.json()["twincore"]["core"] == "swift"
+    assert replicas("broken", "swift") == before
+
+
+def core_readiness(platform: Platform, core: str) -> Any:
+    """One core's entry in /readyz: its `state` (loading / ready / failed) and `reason`."""
+    return httpx.get(f"{platform.base}/readyz", timeout=30).json()["cores"][core]
+
+
+def read_stream(url: str, body: dict[str, object], headers: dict[str, str], out: list[str]) -> None:
+    """Every data payload of one streamed answer, into `out`; a broken connection is noted."""
+    try:
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=120) as response:
+            out.extend(
+                line[5:].strip() for line in response.iter_lines() if line.startswith("data:")
+            )
+    except httpx.HTTPError as error:
+        out.append(f"broken: {error!r}")
+
+
+def test_killing_a_core_replica_mid_stream_ends_every_stream_and_falls_back(
+    platform: Platform,
+) -> None:
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    url = f"{platform.base}/v1/chat/completions"
+    body: dict[str, object] = {"model": "swift", "messages": COUNTING, "max_tokens": 400}
+    body |= {"stream": True}
+    streams: list[list[str]] = [[] for _ in range(3)]
+    threads = [
+        threading.Thread(target=read_stream, args=(url, body, headers, out)) for out in streams
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while not all(streams):  # every stream has its first token: all are mid-answer
+        assert time.monotonic() < deadline, streams
+        time.sleep(0.05)
+    [victim] = replicas("twincore", "swift")
+    ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+    for thread in threads:
+        thread.join(timeout=90)
+    assert not any(thread.is_alive() for thread in threads), "a stream hangs"
+    for out in streams:  # each ends cleanly: a finished answer, or an error event; then [DONE]
+        assert out[-1] == "[DONE]", out[-3:]
+        last = json.loads(out[-2])
+        assert "error" in last or last["choices"] == [], last
+    cut = [json.loads(out[-2])["error"]["message"] for out in streams if "error" in out[-2]]
+    assert cut and all("swift broke mid-stream" in message for message in cut)
+    client = platform.openai()
+    answer = client.chat.completions.create(
+        model="swift",
+        messages=HI,  # type: ignore[arg-type]
+        max_tokens=2,
+    )
+    decision = (answer.model_extra or {})["twincore"]
+    assert decision["core"] == "deep" and decision["fallback_from"] == "swift"
+    assert decision["reason"].startswith("fallback: swift ")
+    # Serve's controller starts a new replica; once loaded, swift serves again.
+    deadline = time.monotonic() + 120
+    while (swift := core_readiness(platform, "swift"))["state"] != "ready":
+        assert time.monotonic() < deadline, swift
+        time.sleep(0.5)
+    assert replicas("twincore", "swift") not in ([], [victim])
+    again = client.chat.completions.create(
+        model="swift",
+        messages=HI,  # type: ignore[arg-type]
+        max_tokens=2,
+    )
+    assert (again.model_extra or {})["twincore"]["core"] == "swift"
