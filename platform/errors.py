@@ -146,7 +146,25 @@ def describe(error: BaseException) -> tuple[int, str, str, str | None, dict[str,
             status, "upstream_error" if status >= 500 else "invalid_request_error"
         )
         return status, kind, clean_message(error.message), None, None
+    if _is_replica_loss(error):
+        return 503, "service_unavailable", REPLICA_LOST_MESSAGE, None, None
     return 500, "server_error", INTERNAL_MESSAGE, None, None
+
+
+# Ray's errors for a replica that died or cannot be reached (killed, out of memory, its node
+# gone): Serve's controller starts a new one, so the same request may succeed shortly. Matched by
+# name so this module (imported by the screens) does not import Ray.
+_REPLICA_LOSS = frozenset(
+    {"RayActorError", "ActorDiedError", "ActorUnavailableError", "DeploymentUnavailableError"}
+)
+REPLICA_LOST_MESSAGE = (
+    "the replica handling this request stopped before it answered; it is being restarted, "
+    "retry shortly"
+)
+
+
+def _is_replica_loss(error: BaseException) -> bool:
+    return any(cls.__name__ in _REPLICA_LOSS for cls in type(error).__mro__)
 
 
 def user_message(error: BaseException) -> str:

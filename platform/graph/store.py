@@ -12,6 +12,11 @@ class GraphError(RuntimeError):
     """A graph query failed (syntax, timeout, connection); the message is safe to show."""
 
 
+class GraphUnavailable(GraphError):  # noqa: N818 (read as `raise GraphUnavailable(...)`)
+    """The graph's server cannot be reached (its daemon died, its socket is gone): reopening
+    the store may bring it back, retrying the same connection will not."""
+
+
 @dataclass(frozen=True)
 class RelType:
     """A relationship type with the label pairs it was seen connecting."""

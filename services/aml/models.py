@@ -100,7 +100,7 @@ class DetectionRun(Base):
         ForeignKey("aml_datasets.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(16))
-    """running, done or failed."""
+    """done or failed (a run is stored when detection ends; older rows may say running)."""
     model_version: Mapped[str | None] = mapped_column(String(64))
     """The risk model's version; None when the detectors' rule score ranked the alerts."""
     budget: Mapped[int] = mapped_column(Integer)

@@ -125,39 +125,50 @@ class AmlService:
             raise Invalid("the alert budget must be at least 1", param="budget")
         dataset = self._dataset(dataset_id)
         model = RiskModel.load(self._model_dir) if RiskModel.exists(self._model_dir) else None
-        with session_scope(self._sessions) as session:
-            run = DetectionRun(
-                dataset_id=dataset_id,
-                status="running",
-                budget=budget,
-                stats={},
-                model_version=model.version if model else None,
-            )
-            session.add(run)
-            session.flush()
-            run_id = run.id
+        started = views.now()
+        # The run is stored once, with its alerts, when detection ends (or with its error): a
+        # replica killed mid-detection leaves no run "running" forever.
         try:
             result = detect(dataset, model, budget=budget)
         except Exception as error:
             with session_scope(self._sessions) as session:
-                failed = session.get_one(DetectionRun, run_id)
-                failed.status, failed.error = "failed", f"{type(error).__name__}: {error}"
-                failed.finished_at = views.now()
+                session.add(
+                    DetectionRun(
+                        dataset_id=dataset_id,
+                        status="failed",
+                        budget=budget,
+                        stats={},
+                        model_version=model.version if model else None,
+                        error=f"{type(error).__name__}: {error}",
+                        created_at=started,
+                        finished_at=views.now(),
+                    )
+                )
             raise
         with session_scope(self._sessions) as session:
-            finished = session.get_one(DetectionRun, run_id)
+            _dataset_row(session, dataset_id)  # not deleted meanwhile
+            run = DetectionRun(
+                dataset_id=dataset_id,
+                status="done",
+                budget=budget,
+                stats={},
+                model_version=model.version if model else None,
+                created_at=started,
+                finished_at=views.now(),
+            )
+            session.add(run)
+            session.flush()
             counts = store_run_alerts(
                 session,
-                run_id=run_id,
+                run_id=run.id,
                 dataset_id=dataset_id,
                 alerts=result.alerts,
                 hits=result.hits,
                 dataset=dataset,
             )
-            finished.status, finished.finished_at = "done", views.now()
-            finished.stats = {**views.run_stats(result), **counts}
+            run.stats = {**views.run_stats(result), **counts}
             session.flush()
-            return views.run(finished, alerts=len(result.alerts))
+            return views.run(run, alerts=len(result.alerts))
 
     def list_runs(self, dataset_id: int | None = None) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from twincore.platform.components import ServiceComponent
 
 # The standard skeleton (see ServiceComponent.standard): service.py, api.py, cli.py, models.py,
-# migrations/ and the screen apps/support.py.
+# migrations/ and the screen apps/support.py. `readiness` reports whether the graph answers.
 COMPONENTS = (
-    ServiceComponent.standard(
-        "twincore.services.support", "SupportService", title="Support", cli=True
+    replace(
+        ServiceComponent.standard(
+            "twincore.services.support", "SupportService", title="Support", cli=True
+        ),
+        readiness="readiness",
     ),
 )

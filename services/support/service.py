@@ -21,7 +21,13 @@ from twincore.platform.chat_model import TwincoreChatModel
 from twincore.platform.chat_transport import TwincoreError
 from twincore.platform.db.engine import create_db_engine, session_factory, session_scope
 from twincore.platform.errors import Conflict, Unavailable
-from twincore.platform.graph import GraphError, GraphSchema, GraphStore, open_graph_store
+from twincore.platform.graph import (
+    GraphError,
+    GraphSchema,
+    GraphStore,
+    GraphUnavailable,
+    open_graph_store,
+)
 from twincore.platform.router.escalation import Attempt, Escalation, Verdict, summarize
 from twincore.platform.router.router import RouterClient
 from twincore.platform.router.setup import service_ladder
@@ -60,15 +66,6 @@ def support_chat_model(router: RouterClient, **fields: Any) -> TwincoreChatModel
     return TwincoreChatModel.for_service(router, SERVICE, HINTS, **fields)
 
 
-@contextmanager
-def graph_unavailable() -> Iterator[None]:
-    """A graph store that fails (down, refused the connection) becomes `Unavailable` (503)."""
-    try:
-        yield
-    except GraphError as error:
-        raise Unavailable(f"the knowledge graph is unavailable: {error}") from error
-
-
 @dataclass(frozen=True)
 class LoadedGraph:
     """The graph with its schema and entity names read, ready for questions."""
@@ -100,15 +97,67 @@ class SupportService:
         self._autoload = settings.graph.backend == "embedded" if autoload is None else autoload
         self._graph: LoadedGraph | None = None
         self._nodes_seen: int | None = None
+        self._down: str | None = None
+        """Why the graph was dropped (its server went away); None while it serves."""
         self._lock = threading.Lock()
 
     # the graph ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _graph_unavailable(self) -> Iterator[None]:
+        """A graph store that fails (down, refused the connection) becomes `Unavailable` (503).
+
+        A store whose server went away is dropped, so the next use opens it again: for the
+        embedded graph that starts a new daemon over the same file (it replays its log)."""
+        try:
+            yield
+        except GraphUnavailable as error:
+            self._drop_store(str(error))
+            raise Unavailable(
+                f"the knowledge graph is unavailable: {error}; retry shortly"
+            ) from error
+        except GraphError as error:
+            raise Unavailable(f"the knowledge graph is unavailable: {error}") from error
+
+    def _drop_store(self, reason: str) -> None:
+        with self._lock:
+            if not self._owns_store or self._store is None:
+                return  # a store handed in is the caller's to restart
+            log.warning(
+                "support: the knowledge graph went away (%s); re-attaching on next use", reason
+            )
+            self._store.close()
+            self._store, self._graph, self._nodes_seen = None, None, None
+            self._down = reason
+
+    def readiness(self) -> dict[str, Any]:
+        """For `/readyz`: whether the knowledge graph answers. It does not open or re-attach
+        the graph (the next request does); a graph not opened yet counts as ready."""
+        with self._lock:
+            store, down = self._store, self._down
+        if store is None and down is None:
+            return {"ok": True, "state": "ready"}
+        try:
+            if store is None:
+                raise GraphUnavailable(str(down))
+            store.query("RETURN 1")
+        except GraphError as error:
+            return {
+                "ok": False,
+                "state": "unavailable",
+                "reason": f"the knowledge graph is unavailable: {error}",
+                "fix": "the next support request re-attaches the graph",
+            }
+        return {"ok": True, "state": "ready", "graph": store.backend}
 
     def _ready(self) -> LoadedGraph:
         """The loaded graph; schema and names are re-read when the graph changed size."""
         with self._lock:
             if self._store is None:
                 self._store = open_graph_store(self._settings)
+                if self._down is not None:
+                    log.warning("support: the knowledge graph is back (re-attached)")
+                    self._down = None
             graph_store = self._store
             nodes = count(graph_store, "MATCH (n) RETURN count(n) AS c")
             if self._graph is None or nodes != self._nodes_seen:
@@ -140,7 +189,7 @@ class SupportService:
 
     def schema(self) -> dict[str, Any]:
         """Labels with property types, relationship types with their endpoints."""
-        with graph_unavailable():
+        with self._graph_unavailable():
             graph = self._ready()
         return {"backend": graph.store.backend, **graph.schema.to_json()}
 
@@ -202,7 +251,7 @@ class SupportService:
             raise SupportRecordError(f"model must be one of {list(MODELS)}, not {model!r}")
         if conversation_id is not None:
             self.conversation(conversation_id)  # 404 before any work
-        with graph_unavailable():
+        with self._graph_unavailable():
             graph = self._ready()
             escalation = self._answer(question, graph, model)
             answer = escalation.answer

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore
+from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore, GraphUnavailable
 from twincore.platform.router.escalation import Verdict
 from twincore.services.support.cypher.direction import mask_strings
 from twincore.services.support.cypher.guard import CypherRejectedError, tokenize, validate
@@ -167,6 +167,8 @@ def verify(
         return Checked(text, Verdict(False, tuple(reasons)), stage=1)
     try:
         rows = store.query(text, dict(params or {}))
+    except GraphUnavailable:
+        raise  # the graph is down, not the query wrong: the request answers 503
     except GraphError as error:
         reason = f"The graph could not run the query: {error}"
         return Checked(text, Verdict(False, (reason,)), stage=2)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore
+from twincore.platform.graph.store import GraphError, GraphSchema, GraphStore, GraphUnavailable
 from twincore.services.support.answer import Answer, Citation
 from twincore.services.support.cypher.guard import CypherRejectedError, validate
 from twincore.services.support.intents.detect import Intent, IntentName
@@ -205,6 +205,8 @@ def answer_intent(intent: Intent, store: GraphStore, schema: GraphSchema) -> Ans
         )
     try:
         rows = store.query(checked.cypher, dict(intent.params))
+    except GraphUnavailable:
+        raise  # the graph is down, not the query wrong: the request answers 503
     except GraphError as exc:
         return Answer(
             f"The lookup failed: {exc}",

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from twincore.platform.cleanup import clean_before_start, run_records
+from twincore.platform.cleanup import RunRecord, clean_before_start, run_records
 from twincore.platform.graph.falkordb_daemon import settings_file
 from twincore.platform.graph.falkordb_store import FalkorDBStore
 from twincore.platform.settings import Settings
@@ -158,14 +158,16 @@ def test_killed_run_is_cleaned_on_start_and_clean_stop_leaves_no_daemon(
         assert ray.get(add_marker.remote(str(db))) == [7, 8]
 
     assert killed.session_dir in caplog.text and str(orphan) in caplog.text
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if _in_session(p, killed.session_dir)]
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if in_session(p, killed)]
     assert leftovers == []
     assert run_records(tmp_path) == []
     assert graph_servers(db) == []  # the task's daemon stopped after Ray
     assert markers(db) == [7, 8]
 
 
-def _in_session(proc: psutil.Process, session_dir: str) -> bool:
+def in_session(proc: psutil.Process, run: RunRecord) -> bool:
+    """Whether `proc` belongs to the Ray session of `run` (its command line or open files)."""
+    session_dir = run.session_dir
     try:
         return session_dir in " ".join(proc.info["cmdline"] or []) or any(
             f.path.startswith(session_dir) for f in proc.open_files()

@@ -1,5 +1,6 @@
-"""`twincore up` and `twincore serve` as a user runs them: they serve, and Ctrl-C or SIGTERM
-leaves no Ray process behind."""
+"""`twincore up` and `twincore serve` as a user runs them: they serve, a start cleans what a
+killed run left (saying so), and Ctrl-C or SIGTERM leaves no Ray process and no graph daemon
+behind."""
 
 from __future__ import annotations
 
@@ -16,9 +17,14 @@ import psutil
 import pytest
 import yaml
 
+from twincore.platform.cleanup import run_records
+
 from .conftest import free_port
+from .test_clean_stop import RUN, graph_servers, in_session, start_and_kill
 
 START_TIMEOUT_S = 300
+SMOL = "smollm2-135m-instruct"
+ORDER_QUESTION = "Status of my order 10248?"  # support answers it by template, with no model
 
 
 def read_lines(proc: subprocess.Popen[str], lines: list[str]) -> None:
@@ -51,6 +57,16 @@ def test_up_serves_then_stops_every_ray_process(
         "TWINCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'twincore.db'}",
         "TWINCORE_GATEWAY__PORT": str(port),
     }
+    graph = session_data_dir / "graph.db"
+    killed_daemon: int | None = None
+    if stop == signal.SIGTERM:
+        # The default cores are checked under Ctrl-C; SmolLM2 serves both here, for less time.
+        env |= {"TWINCORE_CORES__DEEP__MODEL": SMOL, "TWINCORE_CORES__SWIFT__MODEL": SMOL}
+        # A run SIGKILLed before (its Ray processes and the graph daemon its replica started
+        # outlive it): this start must stop them first and say so.
+        killed_daemon = start_and_kill(RUN, session_data_dir)
+        [killed] = run_records(session_data_dir)
+        assert graph_servers(graph) == [killed_daemon]
     proc = subprocess.Popen(
         [sys.executable, "-m", "twincore", "up"],
         env=env,
@@ -66,6 +82,12 @@ def test_up_serves_then_stops_every_ray_process(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_line(proc, lines, "Twincore is up")
+        if killed_daemon is not None:
+            started = "".join(lines)
+            assert "cleaned up after an earlier run" in started, started
+            assert killed.session_dir in started and str(killed_daemon) in started, started
+            leftovers = [p for p in psutil.process_iter(["cmdline"]) if in_session(p, killed)]
+            assert leftovers == [] and killed_daemon not in graph_servers(graph)
         # Dev mode: a loopback client with any bearer token is served.
         answer = httpx.post(
             f"{base}/v1/chat/completions",
@@ -74,11 +96,12 @@ def test_up_serves_then_stops_every_ray_process(
             timeout=60,
         )
         assert answer.status_code == 200, answer.text
-        # Both cores on the default weights: deep drafted by swift's model, swift answering.
-        models = httpx.get(f"{base}/v1/models", timeout=30).json()["data"]
-        info = {m["id"]: m["twincore"] for m in models}
-        assert info["deep"]["model"] == "qwen2.5-coder-1.5b-instruct"
-        assert info["deep"]["draft"] == info["swift"]["model"] == "qwen2.5-coder-0.5b-instruct"
+        if stop == signal.SIGINT:
+            # Both cores on the default weights: deep drafted by swift's model, swift answering.
+            models = httpx.get(f"{base}/v1/models", timeout=30).json()["data"]
+            info = {m["id"]: m["twincore"] for m in models}
+            assert info["deep"]["model"] == "qwen2.5-coder-1.5b-instruct"
+            assert info["deep"]["draft"] == info["swift"]["model"] == "qwen2.5-coder-0.5b-instruct"
         swift = httpx.post(
             f"{base}/v1/chat/completions",
             json={
@@ -91,6 +114,12 @@ def test_up_serves_then_stops_every_ray_process(
         )
         assert swift.status_code == 200 and swift.headers["x-twincore-core"] == "swift", swift.text
         assert httpx.get(f"{base}/docs").status_code == 200
+        # Support's replica starts the embedded graph daemon, which Ray's shutdown skips.
+        support = httpx.post(
+            f"{base}/v1/support/ask", json={"question": ORDER_QUESTION}, timeout=60
+        )
+        assert support.status_code == 200, support.text
+        assert len(graph_servers(graph)) == 1
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
         assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)
         proc.send_signal(stop)
@@ -104,6 +133,7 @@ def test_up_serves_then_stops_every_ray_process(
     assert f"http://127.0.0.1:{port}/docs" in output and "/ui/playground" in output
     _, alive = psutil.wait_procs(ray_processes, timeout=20)
     assert not alive, [p.cmdline() for p in alive]
+    assert graph_servers(graph) == []  # the graph daemon stopped with the platform
 
 
 def test_serve_deploys_a_serve_config_file(session_data_dir: Path, tmp_path: Path) -> None:
