@@ -103,10 +103,22 @@ def gguf_layout(source: Source) -> GGUFLayout:
     )
 
 
+class GGUFFormatError(ValueError):
+    """A file that is not a GGUF we can read: damaged, cut short, or metadata of the wrong type
+    (the message names the file or the field)."""
+
+
 def _reader(source: Source) -> GGUFReader:
     # Opening parses every metadata array (the vocabulary: ~2 s for 49k tokens), so callers that
     # need both the config and the tensors pass one reader to both functions.
-    return source if isinstance(source, GGUFReader) else GGUFReader(source)
+    if isinstance(source, GGUFReader):
+        return source
+    try:
+        return GGUFReader(source)
+    # gguf's reader indexes its memory map without bounds checks: a file cut short or a length
+    # overwritten raises IndexError, a repeated key KeyError (found by fuzzing model paths).
+    except (ValueError, LookupError, TypeError, ArithmeticError) as error:
+        raise GGUFFormatError(f"{source} is not a readable GGUF file: {error}") from error
 
 
 def _field(reader: GGUFReader, key: str, default: Any = None) -> Any:
@@ -116,7 +128,32 @@ def _field(reader: GGUFReader, key: str, default: Any = None) -> Any:
 
 def _float(reader: GGUFReader, key: str, default: float) -> float:
     # Metadata floats are float32: go through their shortest repr so 1e-05 stays 1e-05.
-    return float(str(np.float32(_field(reader, key, default))))
+    value = _field(reader, key, default)
+    try:
+        return float(str(np.float32(value)))
+    except (TypeError, ValueError) as error:
+        raise GGUFFormatError(f"GGUF metadata {key} must be a number, not {value!r}") from error
+
+
+def _count(reader: GGUFReader, key: str, default: Any = None) -> int:
+    """A metadata value that must be a positive integer (a count or a size)."""
+    value = _field(reader, key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        number = 0
+    if number < 1 or number != value:
+        raise GGUFFormatError(f"GGUF metadata {key} must be a positive integer, not {value!r}")
+    return number
+
+
+def _token_id(reader: GGUFReader, key: str) -> int | None:
+    value = _field(reader, key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise GGUFFormatError(f"GGUF metadata {key} must be a token id, not {value!r}")
+    return value
 
 
 def _torch_shape(tensor: Any) -> tuple[int, ...]:
@@ -138,30 +175,29 @@ def config_from_gguf(source: Source) -> ModelConfig:
     vocab_size, hidden = _torch_shape(tensors["token_embd.weight"])
     if hidden != _field(reader, f"{arch}.embedding_length"):
         raise ValueError(f"token_embd.weight width {hidden} != {arch}.embedding_length")
-    heads = int(_field(reader, f"{arch}.attention.head_count"))
-    head_dim = int(_field(reader, f"{arch}.attention.key_length", hidden // heads))
-    rotary = int(_field(reader, f"{arch}.rope.dimension_count", head_dim))
+    heads = _count(reader, f"{arch}.attention.head_count")
+    head_dim = _count(reader, f"{arch}.attention.key_length", hidden // heads)
+    rotary = _count(reader, f"{arch}.rope.dimension_count", head_dim)
     if rotary != head_dim:
         raise ValueError(f"partial rotary ({rotary} of {head_dim} dims) is unsupported")
-    bos, eos = (_field(reader, f"tokenizer.ggml.{t}_token_id") for t in ("bos", "eos"))
     return ModelConfig(
         name=str(reader.data.filename if isinstance(source, GGUFReader) else source),
         attention="gqa",
         vocab_size=vocab_size,
         hidden_size=hidden,
-        num_layers=int(_field(reader, f"{arch}.block_count")),
+        num_layers=_count(reader, f"{arch}.block_count"),
         num_heads=heads,
-        num_kv_heads=int(_field(reader, f"{arch}.attention.head_count_kv", heads)),
+        num_kv_heads=_count(reader, f"{arch}.attention.head_count_kv", heads),
         head_dim=head_dim,
-        intermediate_size=int(_field(reader, f"{arch}.feed_forward_length")),
+        intermediate_size=_count(reader, f"{arch}.feed_forward_length"),
         rms_norm_eps=_float(reader, f"{arch}.attention.layer_norm_rms_epsilon", 1e-6),
-        max_position_embeddings=int(_field(reader, f"{arch}.context_length", 4096)),
+        max_position_embeddings=_count(reader, f"{arch}.context_length", 4096),
         rope_theta=_float(reader, f"{arch}.rope.freq_base", 10000.0),
         rope_scaling=_rope_scaling(reader, arch),
         tie_word_embeddings="output.weight" not in tensors,
         qkv_bias=arch == "qwen2" or "blk.0.attn_q.bias" in tensors,
-        bos_token_id=None if bos is None else int(bos),
-        eos_token_id=None if eos is None else int(eos),
+        bos_token_id=_token_id(reader, "tokenizer.ggml.bos_token_id"),
+        eos_token_id=_token_id(reader, "tokenizer.ggml.eos_token_id"),
         extra={"gguf_architecture": arch, "gguf_name": _field(reader, "general.name")},
     )
 
@@ -174,8 +210,8 @@ def _rope_scaling(reader: GGUFReader, arch: str) -> RopeScaling | None:
         raise ValueError(f"unsupported GGUF rope scaling {kind!r} (supported: yarn)")
     return RopeScaling(
         factor=_float(reader, f"{arch}.rope.scaling.factor", 1.0),
-        original_max_position_embeddings=int(
-            _field(reader, f"{arch}.rope.scaling.original_context_length")
+        original_max_position_embeddings=_count(
+            reader, f"{arch}.rope.scaling.original_context_length"
         ),
     )
 

@@ -41,6 +41,8 @@ class OperationReport:
     seconds: float = 0.0
     server_errors: int = 0
     schema_failures: int = 0
+    timeouts: int = 0
+    """Requests without an answer within the client's timeout (a slow model answer or a hang)."""
     statuses: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
 
@@ -65,6 +67,10 @@ class FuzzReport:
     def schema_failures(self) -> int:
         return sum(op.schema_failures for op in self.operations.values())
 
+    @property
+    def timeouts(self) -> int:
+        return sum(op.timeouts for op in self.operations.values())
+
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -72,15 +78,25 @@ class FuzzReport:
             "requests": self.requests,
             "server_errors": self.server_errors,
             "schema_failures": self.schema_failures,
+            "timeouts": self.timeouts,
             "operations": {name: asdict(op) for name, op in self.operations.items()},
         }
 
 
 def _record(
-    report: OperationReport, case: schemathesis.Case[Any], session: requests.Session
+    report: OperationReport,
+    case: schemathesis.Case[Any],
+    session: requests.Session,
+    timeout_s: float,
 ) -> None:
     try:
-        response = case.call(session=session, timeout=60)
+        response = case.call(session=session, timeout=timeout_s)
+    except requests.Timeout as error:
+        # Apart from the 5xx: on a busy CPU a long generation outlasts the timeout too.
+        report.requests += 1
+        report.timeouts += 1
+        add_sample(report, f"{case.method} {case.formatted_path}: no answer in time ({error})")
+        return
     except requests.RequestException as error:
         # A dropped connection is a crash seen from outside: count it with the 5xx.
         report.requests += 1
@@ -128,7 +144,11 @@ def seeded(examples: int) -> hypothesis.settings:
 
 
 def fuzz_operation(
-    operation: Any, examples: int, session: requests.Session, report: OperationReport
+    operation: Any,
+    examples: int,
+    session: requests.Session,
+    report: OperationReport,
+    timeout_s: float = 60.0,
 ) -> None:
     """`examples` valid and `examples` invalid cases of one operation, each sent and checked."""
     for mode in MODES:
@@ -137,7 +157,7 @@ def fuzz_operation(
         @seeded(examples)
         @hypothesis.given(strategy)
         def run(case: schemathesis.Case[Any]) -> None:
-            _record(report, case, session)
+            _record(report, case, session, timeout_s)
 
         try:
             run()
@@ -152,11 +172,17 @@ def fuzz(
     examples: int,
     headers: dict[str, str] | None = None,
     uploads: bool = True,
+    timeout_s: float = 60.0,
 ) -> FuzzReport:
     """Fuzz every operation of the OpenAPI document at `{url}/openapi.json` with `examples`
     valid and `examples` invalid cases each, then (`uploads`) the AML dataset upload with
-    2 x `examples` generated files."""
-    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", headers=headers or {})
+    2 x `examples` generated files; a request unanswered after `timeout_s` counts as a
+    timeout."""
+    # The first GET builds the document for the whole app: seconds on a busy CI machine, past
+    # schemathesis's 10 s default.
+    schema = schemathesis.openapi.from_url(
+        f"{url}/openapi.json", headers=headers or {}, timeout=timeout_s
+    )
     schema.config.update(base_url=url)
     report = FuzzReport(url=url, examples_per_operation=examples)
     with requests.Session() as session:
@@ -171,7 +197,7 @@ def fuzz(
             operation = result.ok()
             op_report = report.operations.setdefault(operation.label, OperationReport())
             started = time.perf_counter()
-            fuzz_operation(operation, examples, session, op_report)
+            fuzz_operation(operation, examples, session, op_report, timeout_s)
             op_report.seconds = round(time.perf_counter() - started, 2)
         if uploads and "POST /v1/aml/datasets" in report.operations:
             # Imported here: the upload fuzzer builds on this module's report types.

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from twincore.platform.safe_yaml import read_yaml
 from twincore.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def read_serve_config(path: Path) -> Any:
     from ray.serve.schema import ServeDeploySchema
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ServeConfigError(f"cannot read {path}: {error}") from error
     try:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
 from pydantic import ValidationError
 
 from twincore.platform.cli.output import fail
-from twincore.platform.settings import InsecureSettingsError, Settings, require_deployable
+from twincore.platform.safe_yaml import read_yaml
+from twincore.platform.settings import (
+    CONFIG_FILE_ENV,
+    DEFAULT_CONFIG_FILE,
+    InsecureSettingsError,
+    Settings,
+    require_deployable,
+)
 
 if TYPE_CHECKING:
     from twincore.model_core.sources import ModelSource
@@ -15,6 +25,7 @@ if TYPE_CHECKING:
 
 def load_settings(*, starting: bool = False) -> Settings:
     """Resolve settings; start-up commands also refuse insecure secrets."""
+    check_config_file()
     try:
         settings = Settings()
         if starting:
@@ -26,6 +37,22 @@ def load_settings(*, starting: bool = False) -> Settings:
         fail(str(exc), code=2)
         raise
     return settings
+
+
+def check_config_file() -> None:
+    """Exit 2 naming the config file when it is not YAML or not a mapping: pydantic-settings
+    reads it with PyYAML and lets ValueError, TypeError and UnicodeDecodeError through (found
+    by fuzzing twincore.yaml)."""
+    path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if not path.is_file():
+        return
+    try:
+        data = read_yaml(path)
+    except (OSError, yaml.YAMLError) as exc:
+        fail(f"cannot read the configuration file {path}: {exc}", code=2)
+        return
+    if data is not None and not (isinstance(data, dict) and all(isinstance(k, str) for k in data)):
+        fail(f"{path} must hold a mapping of settings by name (cores:, gateway:, ...)", code=2)
 
 
 def resolve_model_or_fail(name: str, settings: Settings) -> ModelSource:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twincore.platform.router.classifier import HEADS
 from twincore.platform.router.escalation import Ladder
+from twincore.platform.safe_yaml import read_yaml
 
 CORES = ("deep", "swift")
 
@@ -194,7 +195,7 @@ class PolicyFileError(ValueError):
 def load_policy(path: Path | None = None) -> PolicyConfig:
     path = path or packaged_policy()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except OSError as error:
         raise PolicyFileError(f"cannot read routing policy {path}: {error}") from error
     except yaml.YAMLError as error:

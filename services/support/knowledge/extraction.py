@@ -18,6 +18,7 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from twincore.platform.safe_yaml import load_yaml
 from twincore.services.support.knowledge.issues import (
     Catalogue,
     Issue,
@@ -71,7 +72,7 @@ def reply_yaml(text: str) -> Any:
     m = _FENCE.search(text)
     body = m.group(1) if m else text
     try:
-        return yaml.safe_load(body)
+        return load_yaml(body)
     except yaml.YAMLError as exc:
         raise ExtractionError(f"the reply is not valid YAML ({exc.__class__.__name__})") from exc
 

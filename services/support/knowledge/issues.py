@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from twincore.platform.graph.store import GraphError, GraphStore
+from twincore.platform.safe_yaml import read_yaml
 from twincore.services.support.knowledge.reads import count, read_or_empty
 
 DEFAULT_FILE = Path(__file__).parents[1] / "data" / "known_issues.yaml"
@@ -212,7 +213,7 @@ def read_file(path: Path, store: GraphStore) -> Resolved:
     """Parse and validate a known-issues YAML file against the graph's products."""
     source = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except OSError as exc:
         raise KnowledgeError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
     except yaml.YAMLError as exc:

@@ -24,10 +24,10 @@ SIZE = {"type": "object", "required": ["size"], "properties": {"size": {"type": 
 
 def _problems(report: FuzzReport) -> str:
     return "\n".join(
-        f"{name}: {op.server_errors} server errors, {op.schema_failures} schema failures: "
-        + " | ".join(op.samples)
+        f"{name}: {op.server_errors} server errors, {op.schema_failures} schema failures, "
+        f"{op.timeouts} timeouts: " + " | ".join(op.samples)
         for name, op in report.operations.items()
-        if op.server_errors or op.schema_failures
+        if op.server_errors or op.schema_failures or op.timeouts
     )
 
 
@@ -41,7 +41,8 @@ def test_seeded_fuzz_finds_no_server_error_on_any_route() -> None:
     uploads = report.operations["POST /v1/aml/datasets (CSV and archive files)"]
     assert uploads.requests == 2 * SEEDED_EXAMPLES
     assert all(op.requests >= 1 for op in report.operations.values())
-    assert (report.server_errors, report.schema_failures) == (0, 0), _problems(report)
+    problems = (report.server_errors, report.schema_failures, report.timeouts)
+    assert problems == (0, 0, 0), _problems(report)
 
 
 class Item(BaseModel):
