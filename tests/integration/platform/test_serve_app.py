@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -63,20 +62,13 @@ class Platform:
             time.sleep(0.1)
 
 
-def remote_cores(
-    base_url: str, *, deep_url: str | None = None, swift_queue: int | None = None
-) -> CoresConfig:
-    """Both cores over HTTP; `swift_queue`: the requests swift takes at once (its queue limit)."""
+def remote_cores(base_url: str, *, deep_url: str | None = None) -> CoresConfig:
+    """Both cores over HTTP."""
 
-    def remote(model: str, url: str, **limits: int) -> CoreConfig:
-        return CoreConfig(
-            backend="openai", model=model, base_url=url, api_key_env=UPSTREAM_KEY_ENV, **limits
-        )
+    def remote(model: str, url: str) -> CoreConfig:
+        return CoreConfig(backend="openai", model=model, base_url=url, api_key_env=UPSTREAM_KEY_ENV)
 
-    limits = {} if swift_queue is None else {"max_running": swift_queue, "max_waiting": 0}
-    return CoresConfig(
-        deep=remote("deep", deep_url or base_url), swift=remote("swift", base_url, **limits)
-    )
+    return CoresConfig(deep=remote("deep", deep_url or base_url), swift=remote("swift", base_url))
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +93,7 @@ def platform(
     base = f"http://127.0.0.1:{port}"
     mirror = settings.model_copy(update={"cores": remote_cores(f"{base}/v1")})
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    # Swift takes one request at a time here: the overload test fills it.
-    cores = remote_cores(f"{base}/v1", deep_url=dead, swift_queue=1)
+    cores = remote_cores(f"{base}/v1", deep_url=dead)
     broken = settings.model_copy(update={"cores": cores})
     # Sized for all three apps: each gateway reserves CPU, and one too few leaves an app
     # waiting for a place forever.
@@ -261,11 +252,16 @@ def test_operations_endpoints_docs_and_ui(platform: Platform) -> None:
     ready = httpx.get(f"{platform.base}/readyz")
     assert ready.status_code == 200 and ready.json()["cores"]["deep"]["ok"]
     assert httpx.get(f"{platform.base}/healthz").json()["ok"] is True
-    assert "twincore_requests_total" in httpx.get(f"{platform.base}/metrics").text
-    assert httpx.get(f"{platform.base}/docs").status_code == 200
-    paths = httpx.get(f"{platform.base}/openapi.json").json()["paths"]
+    keyed = {"Authorization": f"Bearer {platform.token}"}  # every route but the probes
+    assert httpx.get(f"{platform.base}/metrics").status_code == 401
+    assert "twincore_requests_total" in httpx.get(f"{platform.base}/metrics", headers=keyed).text
+    assert httpx.get(f"{platform.base}/docs", headers=keyed).status_code == 200
+    paths = httpx.get(f"{platform.base}/openapi.json", headers=keyed).json()["paths"]
     assert {"/v1/chat/completions", "/v1/completions", "/v1/models"} <= set(paths)
-    assert httpx.get(f"{platform.base}/ui/playground/").status_code == 200
+    assert httpx.get(f"{platform.base}/ui/playground/", headers=keyed).status_code == 200
+    page = {"Accept": "text/html"}  # a browser without a key is sent to the login form
+    login = httpx.get(f"{platform.base}/ui/playground/", headers=page)
+    assert login.status_code == 303 and "/login" in login.headers["location"]
 
 
 def test_every_route_refuses_bad_input_cleanly_under_ray_serve(platform: Platform) -> None:
@@ -291,35 +287,6 @@ def replicas(app: str, deployment: str) -> list[str]:
     prefix = f"SERVE_REPLICA::{app}#{deployment}#"
     actors = ray.util.list_named_actors(all_namespaces=True)
     return sorted(a["name"] for a in actors if a["name"].startswith(prefix))
-
-
-def test_a_full_core_answers_503_with_retry_after_and_keeps_running(platform: Platform) -> None:
-    # /broken: deep cannot be reached and swift takes one request at a time (its queue limit).
-    headers = {"Authorization": f"Bearer {platform.token}"}
-    url = f"{platform.base}/broken/v1/chat/completions"
-    long = {"model": "swift", "messages": COUNTING, "max_tokens": 300, "stream": True}
-    before = replicas("broken", "swift")
-    with httpx.stream("POST", url, json=long, headers=headers, timeout=60) as held:
-        assert next(line for line in held.iter_lines() if line.startswith("data:"))
-        refused = httpx.post(url, json={**long, "stream": False}, headers=headers, timeout=60)
-    assert refused.status_code == 503, refused.text
-    assert int(refused.headers["Retry-After"]) >= 1
-    message = refused.json()["error"]["message"]
-    assert "swift busy: swift is busy" in message and "deep failed" in message
-    # The held stream was cancelled on hang-up; swift takes requests again, same replica.
-    deadline = time.monotonic() + 30
-    while (
-        answer := httpx.post(url, json=ONE_WORD, headers=headers, timeout=60)
-    ).status_code != 200:
-        assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
-        time.sleep(0.2)
-    assert answer.json()["twincore"]["core"] == "swift"
-    assert replicas("broken", "swift") == before
-
-
-def core_readiness(platform: Platform, core: str) -> Any:
-    """One core's entry in /readyz: its `state` (loading / ready / failed) and `reason`."""
-    return httpx.get(f"{platform.base}/readyz", timeout=30).json()["cores"][core]
 
 
 def read_stream(url: str, body: dict[str, object], headers: dict[str, str], out: list[str]) -> None:
@@ -370,15 +337,16 @@ def test_killing_a_core_replica_mid_stream_ends_every_stream_and_falls_back(
     decision = (answer.model_extra or {})["twincore"]
     assert decision["core"] == "deep" and decision["fallback_from"] == "swift"
     assert decision["reason"].startswith("fallback: swift ")
-    # Serve's controller starts a new replica; once loaded, swift serves again.
-    deadline = time.monotonic() + 120
-    while (swift := core_readiness(platform, "swift"))["state"] != "ready":
-        assert time.monotonic() < deadline, swift
-        time.sleep(0.5)
+    # Serve's controller starts a new replica; once it is loaded, swift answers again.
+    deadline = time.monotonic() + 180
+    while True:
+        again = client.chat.completions.create(
+            model="swift",
+            messages=HI,  # type: ignore[arg-type]
+            max_tokens=2,
+        )
+        if (again.model_extra or {})["twincore"]["core"] == "swift":
+            break
+        assert time.monotonic() < deadline, again.model_extra
+        time.sleep(1)
     assert replicas("twincore", "swift") not in ([], [victim])
-    again = client.chat.completions.create(
-        model="swift",
-        messages=HI,  # type: ignore[arg-type]
-        max_tokens=2,
-    )
-    assert (again.model_extra or {})["twincore"]["core"] == "swift"
