@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from twincore.platform.db import create_db_engine, session_factory, session_scope
+from twincore.platform.errors import Unavailable
 from twincore.platform.requestlog import record_request
 
 logger = logging.getLogger(__name__)
 
 BATCH = 64
+OUTAGE_RETRY_S = 120.0
+"""How long the writer keeps retrying a batch while the database is unreachable."""
 
 
 @dataclass
@@ -46,7 +50,8 @@ class RequestRecord:
 
 
 class RequestLogWriter:
-    """Stores records on a daemon thread; a failed batch is logged, never raised to a request."""
+    """Stores records on a daemon thread; a failed batch is logged, never raised to a request
+    (one the database could not take because it was unreachable is retried first)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -90,12 +95,29 @@ class RequestLogWriter:
                 return
 
     def _store(self, batch: list[RequestRecord]) -> None:
+        """Store the batch; while the database is unreachable (a PostgreSQL restart), retry
+        for up to `OUTAGE_RETRY_S` so the rows of requests already answered are not lost."""
         if not batch:
             return
-        try:
-            store_records(self._sessions, batch)
-        except Exception:
-            logger.exception("could not store %d request log entries", len(batch))
+        deadline = time.monotonic() + OUTAGE_RETRY_S
+        wait = 0.5
+        while True:
+            try:
+                store_records(self._sessions, batch)
+                return
+            except Unavailable:
+                if time.monotonic() + wait > deadline:
+                    logger.error(
+                        "database unreachable for %.0f s: %d request log entries lost",
+                        OUTAGE_RETRY_S,
+                        len(batch),
+                    )
+                    return
+                time.sleep(wait)
+                wait = min(wait * 2, 5.0)
+            except Exception:
+                logger.exception("could not store %d request log entries", len(batch))
+                return
 
 
 def store_records(sessions: sessionmaker[Session], records: list[RequestRecord]) -> None:
